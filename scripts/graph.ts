@@ -1,0 +1,59 @@
+// npm start: the whole graph in ONE process — users, products and orders on their own ports and
+// the gateway on :4000, talking real HTTP exactly as in production. Without DATABASE_URL each
+// subgraph uses embedded PostgreSQL (PGlite) under .data/<name>/, migrated and seeded on first start.
+import { createGatewayServer } from '@commerce/gateway';
+import { gatewayConfig } from '@commerce/gateway/config';
+import { createOrdersServer } from '@commerce/orders';
+import { createProductsServer } from '@commerce/products';
+import { ConfigError, type Service, subgraphConfig } from '@commerce/shared';
+import { createUsersServer } from '@commerce/users';
+
+const started = Date.now();
+const log = (line: string) => process.stdout.write(`${line}\n`);
+const services: Service[] = [];
+let stopping = false;
+
+async function stopAll(code: number): Promise<never> {
+  stopping = true;
+  // Gateway first, so no new requests reach the subgraphs while they drain.
+  for (const service of [...services].reverse()) await service.stop().catch((error: unknown) => log(`${service.name}: stop failed: ${String(error)}`));
+  process.exit(code);
+}
+
+try {
+  // PORT belongs to the gateway here; each subgraph takes its own default port (4001-4003).
+  const env = { ...process.env, PORT: undefined };
+  const subgraphs = { users: createUsersServer, products: createProductsServer, orders: createOrdersServer } as const;
+  const urls: Record<string, string> = {};
+  // Boot the three in parallel (each opens and, on first start, migrates and seeds its own database).
+  const built = await Promise.all(
+    Object.entries(subgraphs).map(async ([name, create]) => {
+      const config = subgraphConfig(name as keyof typeof subgraphs, env);
+      const service = await create(config);
+      services.push(service);
+      return { name, config, service };
+    }),
+  );
+  for (const { name, config, service } of built) {
+    const { url } = await service.listen(config.port, config.host);
+    urls[`SUBGRAPH_URL_${name.toUpperCase()}`] = url;
+    log(`${name} ready at ${url}`);
+  }
+  const config = gatewayConfig({ ...urls, ...process.env });
+  const gateway = await createGatewayServer(config);
+  services.push(gateway);
+  const { url } = await gateway.listen(config.port, config.host);
+  log(`gateway ready at ${url} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  log(`Apollo Sandbox: http://localhost:${config.port}/`);
+} catch (error) {
+  log(error instanceof ConfigError ? error.message : `failed to start: ${(error as Error).stack ?? String(error)}`);
+  await stopAll(1);
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    if (stopping) return;
+    log(`${signal}: draining and stopping`);
+    void stopAll(0);
+  });
+}

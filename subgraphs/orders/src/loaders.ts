@@ -1,0 +1,74 @@
+// Per-request DataLoaders: one SQL statement per batch, one result per key, in key order.
+import { cursorFor, isUuid, manyByKey, oneByKey, pageRequest, toConnection } from '@commerce/shared';
+import DataLoader from 'dataloader';
+import type { OrderStatus } from './generated/prisma/client.js';
+import { type OrderItemRow, type OrderPage, type OrderRow, type OrdersRepository, USER_ORDERS } from './repository.js';
+
+/** One `User.orders` field: whose orders, and the field's arguments. */
+export interface UserOrdersKey {
+  userId: string;
+  first?: number | null;
+  after?: string | null;
+  status?: OrderStatus | null;
+}
+
+export async function batchOrders(repository: OrdersRepository, ids: readonly string[]): Promise<Array<OrderRow | null>> {
+  const valid = ids.filter(isUuid);
+  const rows = valid.length > 0 ? await repository.ordersByIds(valid) : [];
+  return oneByKey(ids, rows, (row) => row.id);
+}
+
+export async function batchItems(repository: OrdersRepository, orderIds: readonly string[]): Promise<OrderItemRow[][]> {
+  const valid = orderIds.filter(isUuid);
+  const rows = valid.length > 0 ? await repository.itemsOfOrders(valid) : [];
+  return manyByKey(orderIds, rows, (row) => row.orderId);
+}
+
+/**
+ * `User.orders` for many users: keys asking with the same arguments (the usual case: one field in
+ * one query) share one statement; a page per key, in key order. A bad argument fails only its keys.
+ */
+export async function batchUserOrders(repository: OrdersRepository, keys: readonly UserOrdersKey[]): Promise<Array<OrderPage | Error>> {
+  const groups = new Map<string, number[]>();
+  keys.forEach((key, i) => {
+    const group = JSON.stringify([key.first ?? null, key.after ?? null, key.status ?? null]);
+    groups.set(group, [...(groups.get(group) ?? []), i]);
+  });
+  const results: Array<OrderPage | Error> = new Array(keys.length);
+  await Promise.all(
+    [...groups.values()].map(async (indexes) => {
+      const sample = keys[indexes[0] as number] as UserOrdersKey;
+      const status = sample.status ?? null;
+      try {
+        const request = pageRequest({ first: sample.first, after: sample.after });
+        const userIds = [...new Set(indexes.map((i) => (keys[i] as UserOrdersKey).userId))].filter(isUuid);
+        const rows = userIds.length > 0 ? await repository.ordersOfUsers(userIds, request, status) : [];
+        const byUser = manyByKey(indexes.map((i) => (keys[i] as UserOrdersKey).userId), rows, (row) => row.userId);
+        let counts: Promise<Map<string, number>> | undefined;
+        indexes.forEach((keyIndex, n) => {
+          const userId = (keys[keyIndex] as UserOrdersKey).userId;
+          results[keyIndex] = {
+            ...toConnection(byUser[n] as OrderRow[], request, (row) => cursorFor(USER_ORDERS, row)),
+            // Counted once for the whole group, and only if a client selects totalCount.
+            totalCount: async () => ((await (counts ??= repository.countOrdersOfUsers(userIds, status))).get(userId) ?? 0),
+          };
+        });
+      } catch (error) {
+        for (const i of indexes) results[i] = error as Error;
+      }
+    }),
+  );
+  return results;
+}
+
+export function createLoaders(repository: OrdersRepository) {
+  return {
+    order: new DataLoader<string, OrderRow | null>((ids) => batchOrders(repository, ids)),
+    itemsOfOrder: new DataLoader<string, OrderItemRow[]>((ids) => batchItems(repository, ids)),
+    ordersOfUser: new DataLoader<UserOrdersKey, OrderPage, string>((keys) => batchUserOrders(repository, keys), {
+      cacheKeyFn: (key) => JSON.stringify([key.userId, key.first ?? null, key.after ?? null, key.status ?? null]),
+    }),
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;

@@ -1,0 +1,8 @@
+import type { RequestContext } from '@commerce/shared';
+import type { Loaders } from './loaders.js';
+import type { ProductsRepository } from './repository.js';
+
+export interface Context extends RequestContext {
+  loaders: Loaders;
+  repository: ProductsRepository;
+}

@@ -1,0 +1,32 @@
+// Thin resolvers: unpack arguments, call a loader or the repository.
+import { badUserInput, cursorFor, DateTime, money, pageRequest, parseAmount, toConnection } from '@commerce/shared';
+import type { ProductFilter, ProductOrderField, Resolvers } from './generated/resolvers-types.js';
+import { type ProductFilterInput, productOrder, type ProductSortField } from './repository.js';
+
+const SORT_FIELDS: Record<ProductOrderField, ProductSortField> = { CREATED_AT: 'createdAt', PRICE: 'priceCents', NAME: 'name' };
+
+function filterOf(filter: ProductFilter | null | undefined): ProductFilterInput {
+  if (!filter) return {};
+  const minPriceCents = filter.minPrice == null ? null : parseAmount(filter.minPrice, 'filter.minPrice');
+  const maxPriceCents = filter.maxPrice == null ? null : parseAmount(filter.maxPrice, 'filter.maxPrice');
+  if (filter.search != null && filter.search.length > 100) throw badUserInput('`filter.search` must be at most 100 characters.', { argument: 'filter.search' });
+  return { category: filter.category, search: filter.search?.trim(), minPriceCents, maxPriceCents, inStock: filter.inStock };
+}
+
+export const resolvers: Resolvers = {
+  DateTime,
+  Query: {
+    product: (_parent, { id }, { loaders }) => loaders.product.load(id),
+    products: async (_parent, { filter, orderBy, ...page }, { repository }) => {
+      const request = pageRequest(page);
+      const where = filterOf(filter);
+      const order = productOrder(SORT_FIELDS[orderBy?.field ?? 'CREATED_AT'], orderBy?.direction === 'DESC' ? 'desc' : 'asc');
+      const rows = await repository.listProducts(where, order, request);
+      return { ...toConnection(rows, request, (row) => cursorFor(order, row)), totalCount: () => repository.countProducts(where) };
+    },
+  },
+  Product: {
+    __resolveReference: (reference, { loaders }) => loaders.product.load(reference.id),
+    price: (product) => money(product.priceCents, product.currency),
+  },
+};

@@ -1,0 +1,66 @@
+// The subgraph configuration: one typed object built from the environment at start.
+import { isAbsolute, join } from 'node:path';
+import { z } from 'zod';
+import type { SubgraphName } from '@commerce/db/sql-runner';
+import type { DatabaseTarget } from './database.js';
+import { booleanFlag, logLevel, nodeEnv, parseEnv, port, postgresUrl } from './env.js';
+
+export const DEFAULT_PORTS: Record<SubgraphName, number> = { users: 4001, products: 4002, orders: 4003 };
+
+export interface SubgraphConfig {
+  name: SubgraphName;
+  nodeEnv: 'development' | 'test' | 'production';
+  host: string;
+  port: number;
+  logLevel: z.infer<typeof logLevel>;
+  database: DatabaseTarget;
+  /** Apply pending migrations at start (idempotent). */
+  migrateOnStart: boolean;
+  /** Write the deterministic seed at start when the tables are empty. */
+  seedOnStart: boolean;
+}
+
+const schema = z.object({
+  NODE_ENV: nodeEnv,
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: port.optional(),
+  LOG_LEVEL: logLevel,
+  DATA_DIR: z.string().min(1).default('.data'),
+  DATABASE_URL: postgresUrl.optional(),
+  USERS_DATABASE_URL: postgresUrl.optional(),
+  PRODUCTS_DATABASE_URL: postgresUrl.optional(),
+  ORDERS_DATABASE_URL: postgresUrl.optional(),
+  MIGRATE_ON_START: booleanFlag(true),
+  SEED_ON_START: z.enum(['true', 'false', '1', '0']).optional(),
+});
+
+/**
+ * Where a subgraph's data lives: its own URL, else the shared DATABASE_URL in a schema named after
+ * the subgraph, else embedded PGlite under DATA_DIR/<name>.
+ */
+export function databaseTarget(name: SubgraphName, env: z.infer<typeof schema>, cwd: string): DatabaseTarget {
+  const own = env[`${name.toUpperCase()}_DATABASE_URL` as 'USERS_DATABASE_URL'];
+  const shared = env.DATABASE_URL;
+  if (own ?? shared) {
+    const url = new URL((own ?? shared) as string);
+    const schemaName = url.searchParams.get('schema') ?? (own ? 'public' : name);
+    url.searchParams.delete('schema');
+    return { kind: 'postgres', url: url.toString(), schema: schemaName };
+  }
+  return { kind: 'pglite', dataDir: join(isAbsolute(env.DATA_DIR) ? env.DATA_DIR : join(cwd, env.DATA_DIR), name) };
+}
+
+export function subgraphConfig(name: SubgraphName, env: Record<string, string | undefined> = process.env, cwd = process.cwd()): SubgraphConfig {
+  const parsed = parseEnv(schema, env);
+  const database = databaseTarget(name, parsed, cwd);
+  return {
+    name,
+    nodeEnv: parsed.NODE_ENV,
+    host: parsed.HOST,
+    port: parsed.PORT ?? DEFAULT_PORTS[name],
+    logLevel: parsed.LOG_LEVEL,
+    database,
+    migrateOnStart: parsed.MIGRATE_ON_START,
+    seedOnStart: parsed.SEED_ON_START === undefined ? database.kind === 'pglite' : ['true', '1'].includes(parsed.SEED_ON_START),
+  };
+}

@@ -1,0 +1,34 @@
+// Configuration is read once, validated and typed; a bad environment prints every problem and exits 1.
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Parses `env` with `schema`, collecting every problem instead of stopping at the first. */
+export function parseEnv<S extends z.ZodType>(schema: S, env: Record<string, string | undefined>): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`));
+}
+
+/** For index.ts files: build the config, or print what is wrong and exit 1. */
+export function configOrExit<T>(build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+}
+
+export const booleanFlag = (fallback: boolean) =>
+  z.enum(['true', 'false', '1', '0']).optional().transform((value) => (value === undefined ? fallback : value === 'true' || value === '1'));
+
+export const port = z.coerce.number().int().min(0).max(65535);
+export const nodeEnv = z.enum(['development', 'test', 'production']).default('development');
+export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
+export const postgresUrl = z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// or postgresql:// URL');

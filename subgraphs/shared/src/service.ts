@@ -1,0 +1,117 @@
+// The HTTP shell every service shares: POST /graphql (Apollo Server on Express), GET /health,
+// GET /ready, GET /metrics. Built apart from listening, so tests listen on port 0.
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer, type ApolloServerOptions, type BaseContext } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { expressMiddleware } from '@as-integrations/express5';
+import express from 'express';
+import type { Logger } from './logger.js';
+import { type ServiceMetrics, requestMetricsPlugin } from './metrics.js';
+import { formatErrorFor } from './errors.js';
+
+export interface ReadyReport {
+  ready: boolean;
+  checks: Record<string, unknown>;
+}
+
+export interface ServiceOptions<C extends BaseContext> {
+  name: string;
+  nodeEnv: string;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  /** The Apollo Server options without plugins/formatError, which the shell adds. */
+  apollo: Omit<ApolloServerOptions<C>, 'plugins' | 'formatError'> & { plugins?: ApolloServerOptions<C>['plugins'] };
+  context: (input: { req: IncomingMessage; requestId: string }) => Promise<C>;
+  ready: () => Promise<ReadyReport>;
+  /** Runs after the HTTP server has drained (close pools, embedded databases). */
+  onStop?: () => Promise<void>;
+}
+
+export interface Service {
+  readonly name: string;
+  readonly httpServer: Server;
+  /** Starts listening; port 0 picks a free port. Resolves with the bound URL of /graphql. */
+  listen(port: number, host?: string): Promise<{ url: string; port: number }>;
+  /** Stops accepting connections, drains in-flight requests, then runs onStop. */
+  stop(): Promise<void>;
+}
+
+export const requestIdOf = (req: IncomingMessage): string => {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+};
+
+export async function createService<C extends BaseContext>(options: ServiceOptions<C>): Promise<Service> {
+  const app = express();
+  app.disable('x-powered-by');
+  const httpServer = createServer(app);
+  const apollo = new ApolloServer<C>({
+    ...options.apollo,
+    includeStacktraceInErrorResponses: options.nodeEnv === 'development',
+    formatError: formatErrorFor(options.nodeEnv),
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), requestMetricsPlugin(options.metrics), ...(options.apollo.plugins ?? [])],
+  } as ApolloServerOptions<C>);
+  await apollo.start();
+
+  app.get('/health', (_req, res) => void res.json({ status: 'ok', service: options.name }));
+  app.get('/ready', async (_req, res) => {
+    const report = await options.ready().catch((error: unknown) => ({ ready: false, checks: { error: String(error) } }));
+    res.status(report.ready ? 200 : 503).json({ service: options.name, ...report });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics());
+  });
+  // GraphQL on /graphql; a browser opening / (or /graphql) gets Apollo's landing page (Sandbox).
+  app.all(
+    ['/', '/graphql'],
+    (req, res, next) => {
+      const requestId = requestIdOf(req);
+      res.locals.requestId = requestId;
+      res.setHeader('x-request-id', requestId);
+      next();
+    },
+    express.json({ limit: '1mb' }),
+    expressMiddleware(apollo, { context: async ({ req, res }) => options.context({ req, requestId: res.locals.requestId as string }) }),
+  );
+
+  let stopping: Promise<void> | undefined;
+  return {
+    name: options.name,
+    httpServer,
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(port, host, () => {
+          const address = httpServer.address() as AddressInfo;
+          const shown = host === undefined || host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+          resolve({ url: `http://${shown}:${address.port}/graphql`, port: address.port });
+        });
+      }),
+    stop: () =>
+      (stopping ??= (async () => {
+        await apollo.stop();
+        if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+        await options.onStop?.();
+      })()),
+  };
+}
+
+/**
+ * For index.ts files: listen on the configured port and stop cleanly on SIGINT/SIGTERM
+ * (drain in-flight requests, close the database), then exit 0.
+ */
+export async function runUntilSignal(service: Service, config: { port: number; host: string }, log: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Promise<void> {
+  const { url } = await service.listen(config.port, config.host);
+  log(`${service.name} ready at ${url}`);
+  const shutdown = (signal: string) => {
+    log(`${service.name}: ${signal}, draining`);
+    service.stop().then(() => process.exit(0), (error: unknown) => {
+      process.stderr.write(`${service.name}: stop failed: ${String(error)}\n`);
+      process.exit(1);
+    });
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}

@@ -1,0 +1,97 @@
+// What every subgraph does the same way: open and prepare its database, count SQL statements,
+// build the federated schema from schema/<name>.graphql, and wrap it in the shared HTTP shell.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BaseContext } from '@apollo/server';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import { migrate } from '@commerce/db/migrate';
+import { seed } from '@commerce/db/seed';
+import { parse } from 'graphql';
+import type { SubgraphConfig } from './config.js';
+import { type Database, openDatabase } from './database.js';
+import { createLogger, type Logger } from './logger.js';
+import { createMetrics, type ServiceMetrics, sqlStatementsCounter } from './metrics.js';
+import { createService, type Service } from './service.js';
+
+/** Who is asking. Filled in by the identity work; anonymous (null) until then. */
+export interface Viewer {
+  userId: string;
+  role: 'USER' | 'ADMIN';
+}
+
+/** The part of every subgraph's per-request context that the shell provides. */
+export interface RequestContext extends BaseContext {
+  requestId: string;
+  viewer: Viewer | null;
+  log: Logger;
+}
+
+export interface SubgraphRuntime {
+  config: SubgraphConfig;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  database: Database;
+}
+
+export const schemaPath = (name: string): string => join(import.meta.dirname, '..', '..', '..', 'schema', `${name}.graphql`);
+
+/** Opens the subgraph's database, migrates and seeds it as configured. */
+export async function prepareSubgraph(config: SubgraphConfig): Promise<SubgraphRuntime> {
+  const logger = createLogger(config.name, config.logLevel);
+  const metrics = createMetrics(config.name);
+  const statements = sqlStatementsCounter(metrics.registry);
+  const database = openDatabase(config.database, { onStatement: () => statements.inc() });
+  try {
+    if (config.migrateOnStart || config.seedOnStart) {
+      const runner = await database.runner();
+      try {
+        if (config.migrateOnStart) {
+          const applied = await migrate(runner, config.name);
+          if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+        }
+        if (config.seedOnStart) {
+          const started = Date.now();
+          if (await seed(runner, config.name)) logger.info({ ms: Date.now() - started }, 'database seeded');
+        }
+      } finally {
+        await runner.release();
+      }
+    }
+  } catch (error) {
+    await database.close().catch(() => {});
+    throw error;
+  }
+  return { config, logger, metrics, database };
+}
+
+export interface SubgraphServiceOptions<C extends RequestContext> {
+  runtime: SubgraphRuntime;
+  /** The generated, typed resolver map of the subgraph (see codegen.ts). */
+  resolvers: object;
+  /** Adds the subgraph's own parts (loaders, repository) to the shared request context. */
+  context: (base: RequestContext) => C;
+  /** Closes what the subgraph opened on top of the database (the Prisma client). */
+  onStop?: () => Promise<void>;
+}
+
+export async function createSubgraphService<C extends RequestContext>(options: SubgraphServiceOptions<C>): Promise<Service> {
+  const { config, logger, metrics, database } = options.runtime;
+  const typeDefs = parse(readFileSync(schemaPath(config.name), 'utf8'));
+  return createService<C>({
+    name: config.name,
+    nodeEnv: config.nodeEnv,
+    logger,
+    metrics,
+    apollo: { schema: buildSubgraphSchema({ typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }) },
+    context: async ({ requestId }) => options.context({ requestId, viewer: null, log: logger.child({ requestId }) }),
+    ready: async () => {
+      const reachable = await database.ping();
+      return { ready: reachable, checks: { database: reachable ? 'ok' : 'unreachable' } };
+    },
+    onStop: async () => {
+      await options.onStop?.();
+      await database.close();
+    },
+  });
+}

@@ -1,0 +1,18 @@
+// Builds the users subgraph (no listening): database, Prisma, loaders, resolvers, HTTP shell.
+import { createSubgraphService, prepareSubgraph, type Service, type SubgraphConfig } from '@commerce/shared';
+import { PrismaClient } from './generated/prisma/client.js';
+import { createLoaders } from './loaders.js';
+import { UsersRepository } from './repository.js';
+import { resolvers } from './resolvers.js';
+
+export async function createUsersServer(config: SubgraphConfig): Promise<Service> {
+  const runtime = await prepareSubgraph(config);
+  const prisma = new PrismaClient({ adapter: runtime.database.adapter });
+  const repository = new UsersRepository(prisma);
+  return createSubgraphService({
+    runtime,
+    resolvers,
+    context: (base) => ({ ...base, repository, loaders: createLoaders(repository) }),
+    onStop: () => prisma.$disconnect(),
+  });
+}
