@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BaseContext } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { migrate } from '@commerce/db/migrate';
@@ -83,7 +84,11 @@ export async function createSubgraphService<C extends RequestContext>(options: S
     nodeEnv: config.nodeEnv,
     logger,
     metrics,
-    apollo: { schema: buildSubgraphSchema({ typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }) },
+    apollo: {
+      schema: buildSubgraphSchema({ typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }),
+      // Inline traces (ftv1) feed Apollo's hosted usage reporting, which this graph does not use.
+      plugins: [ApolloServerPluginInlineTraceDisabled()],
+    },
     context: async ({ requestId }) => options.context({ requestId, viewer: null, log: logger.child({ requestId }) }),
     ready: async () => {
       const reachable = await database.ping();

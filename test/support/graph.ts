@@ -1,0 +1,101 @@
+// Starts the whole graph for a test: the three subgraphs and the gateway, each listening on an
+// ephemeral port and talking real HTTP, over a fresh database. Returns { query, stop, … }.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createGatewayServer } from '@commerce/gateway';
+import { gatewayConfig } from '@commerce/gateway/config';
+import { createOrdersServer } from '@commerce/orders';
+import { createProductsServer } from '@commerce/products';
+import { type Service, subgraphConfig } from '@commerce/shared';
+import { createUsersServer } from '@commerce/users';
+import { adminQuery, databaseUrl, uniqueName } from './postgres.js';
+
+export interface GraphQLResponse<T = Record<string, any>> {
+  status: number;
+  headers: Headers;
+  data?: T | null;
+  errors?: Array<{ message: string; path?: Array<string | number>; extensions?: Record<string, any> }>;
+}
+
+export interface TestGraph {
+  gatewayUrl: string;
+  subgraphUrls: Record<'users' | 'products' | 'orders', string>;
+  databaseUrl: string | null;
+  query<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
+  /** sql_statements_total summed over the three subgraphs, read from their /metrics. */
+  sqlStatements(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function postGraphQL<T>(url: string, query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}): Promise<GraphQLResponse<T>> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as Omit<GraphQLResponse<T>, 'status' | 'headers'>;
+  return { status: response.status, headers: response.headers, ...body };
+}
+
+export async function metricValue(graphqlUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(graphqlUrl.replace(/\/graphql$/, '/metrics'))).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+  if (!line) throw new Error(`${name} not found at ${graphqlUrl}`);
+  return Number(line.split(' ').at(-1));
+}
+
+export type GraphDatabase = { kind: 'postgres'; template: string } | { kind: 'pglite' };
+
+export async function startGraph(database: GraphDatabase): Promise<TestGraph> {
+  const services: Service[] = [];
+  let env: Record<string, string | undefined>;
+  let cleanup: () => Promise<void>;
+  let dbUrl: string | null = null;
+  if (database.kind === 'postgres') {
+    const name = uniqueName('commerce_test');
+    await adminQuery(`CREATE DATABASE ${name} TEMPLATE ${database.template}`);
+    dbUrl = databaseUrl(name);
+    env = { NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: dbUrl, MIGRATE_ON_START: 'true', SEED_ON_START: 'false' };
+    cleanup = () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } else {
+    const dir = mkdtempSync(join(tmpdir(), 'commerce-pglite-'));
+    env = { NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dir };
+    cleanup = async () => rmSync(dir, { recursive: true, force: true });
+  }
+  const stop = async () => {
+    for (const service of services.reverse()) await service.stop();
+    await cleanup();
+  };
+  try {
+    const factories = { users: createUsersServer, products: createProductsServer, orders: createOrdersServer };
+    const subgraphUrls = {} as TestGraph['subgraphUrls'];
+    for (const [name, create] of Object.entries(factories) as Array<[keyof typeof factories, typeof createUsersServer]>) {
+      const service = await create(subgraphConfig(name, { ...env, PORT: '0' }));
+      services.push(service);
+      subgraphUrls[name] = (await service.listen(0, '127.0.0.1')).url;
+    }
+    const gateway = await createGatewayServer(
+      gatewayConfig({
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'silent',
+        SUBGRAPH_URL_USERS: subgraphUrls.users,
+        SUBGRAPH_URL_PRODUCTS: subgraphUrls.products,
+        SUBGRAPH_URL_ORDERS: subgraphUrls.orders,
+      }),
+    );
+    services.push(gateway);
+    const gatewayUrl = (await gateway.listen(0, '127.0.0.1')).url;
+    return {
+      gatewayUrl,
+      subgraphUrls,
+      databaseUrl: dbUrl,
+      query: (query, variables, headers) => postGraphQL(gatewayUrl, query, variables, headers),
+      sqlStatements: async () => (await Promise.all(Object.values(subgraphUrls).map((url) => metricValue(url, 'sql_statements_total')))).reduce((a, b) => a + b, 0),
+      stop,
+    };
+  } catch (error) {
+    await stop().catch(() => {});
+    throw error;
+  }
+}
