@@ -1,5 +1,4 @@
 // Request failures are GraphQLErrors with a stable extensions.code (see ARCHITECTURE.md).
-import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 
 export const ErrorCode = {
@@ -19,11 +18,12 @@ export function badUserInput(message: string, extensions: Record<string, unknown
  * failure) becomes a plain INTERNAL_SERVER_ERROR with no message detail, SQL or stack trace.
  */
 export function formatErrorFor(nodeEnv: string) {
-  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+  return (formatted: GraphQLFormattedError): GraphQLFormattedError => {
     if (nodeEnv === 'development') return formatted;
+    // An error that carries a stable code was raised on purpose (by us, by Apollo, or by a
+    // subgraph behind the gateway); anything else is unexpected and shown only as its code.
     const code = formatted.extensions?.code;
-    const original = unwrapResolverError(error);
-    if (original instanceof GraphQLError && code !== undefined && code !== ErrorCode.INTERNAL_SERVER_ERROR) return formatted;
+    if (typeof code === 'string' && code !== ErrorCode.INTERNAL_SERVER_ERROR) return formatted;
     return { message: 'Internal server error', locations: formatted.locations, path: formatted.path, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
   };
 }
