@@ -5,16 +5,18 @@ import { createLogger } from '@commerce/shared/logger';
 import { createMetrics } from '@commerce/shared/metrics';
 import { createService, type Service } from '@commerce/shared/service';
 import type { GatewayConfig } from './config.js';
-import { loadSupergraph } from './supergraph.js';
+import { loadSupergraph, type Supergraph } from './supergraph.js';
 
 export interface GatewayContext {
   requestId: string;
 }
 
-export async function createGatewayServer(config: GatewayConfig): Promise<Service> {
+export async function createGatewayServer(
+  config: GatewayConfig,
+  supergraph: Supergraph = loadSupergraph(config.supergraphPath, config.subgraphUrls),
+): Promise<Service> {
   const logger = createLogger('gateway', config.logLevel);
   const metrics = createMetrics('gateway');
-  const supergraph = loadSupergraph(config.supergraphPath, config.subgraphUrls);
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.sdl,
     logger,

@@ -1,5 +1,5 @@
 // Per-request DataLoaders: one SQL statement per batch, one result per key, in key order.
-import { cursorFor, isUuid, manyByKey, oneByKey, pageRequest, toConnection } from '@commerce/shared';
+import { cursorFor, decodeKeyset, isUuid, manyByKey, oneByKey, pageRequest, toConnection } from '@commerce/shared';
 import DataLoader from 'dataloader';
 import type { OrderStatus } from './generated/prisma/client.js';
 import { type OrderItemRow, type OrderPage, type OrderRow, type OrdersRepository, USER_ORDERS } from './repository.js';
@@ -12,13 +12,13 @@ export interface UserOrdersKey {
   status?: OrderStatus | null;
 }
 
-export async function batchOrders(repository: OrdersRepository, ids: readonly string[]): Promise<Array<OrderRow | null>> {
+export async function batchOrders(repository: Pick<OrdersRepository, 'ordersByIds'>, ids: readonly string[]): Promise<Array<OrderRow | null>> {
   const valid = ids.filter(isUuid);
   const rows = valid.length > 0 ? await repository.ordersByIds(valid) : [];
   return oneByKey(ids, rows, (row) => row.id);
 }
 
-export async function batchItems(repository: OrdersRepository, orderIds: readonly string[]): Promise<OrderItemRow[][]> {
+export async function batchItems(repository: Pick<OrdersRepository, 'itemsOfOrders'>, orderIds: readonly string[]): Promise<OrderItemRow[][]> {
   const valid = orderIds.filter(isUuid);
   const rows = valid.length > 0 ? await repository.itemsOfOrders(valid) : [];
   return manyByKey(orderIds, rows, (row) => row.orderId);
@@ -28,7 +28,7 @@ export async function batchItems(repository: OrdersRepository, orderIds: readonl
  * `User.orders` for many users: keys asking with the same arguments (the usual case: one field in
  * one query) share one statement; a page per key, in key order. A bad argument fails only its keys.
  */
-export async function batchUserOrders(repository: OrdersRepository, keys: readonly UserOrdersKey[]): Promise<Array<OrderPage | Error>> {
+export async function batchUserOrders(repository: Pick<OrdersRepository, 'ordersOfUsers' | 'countOrdersOfUsers'>, keys: readonly UserOrdersKey[]): Promise<Array<OrderPage | Error>> {
   const groups = new Map<string, number[]>();
   keys.forEach((key, i) => {
     const group = JSON.stringify([key.first ?? null, key.after ?? null, key.status ?? null]);
@@ -41,8 +41,9 @@ export async function batchUserOrders(repository: OrdersRepository, keys: readon
       const status = sample.status ?? null;
       try {
         const request = pageRequest({ first: sample.first, after: sample.after });
+        const after = request.cursor === null ? null : decodeKeyset(USER_ORDERS, request.cursor);
         const userIds = [...new Set(indexes.map((i) => (keys[i] as UserOrdersKey).userId))].filter(isUuid);
-        const rows = userIds.length > 0 ? await repository.ordersOfUsers(userIds, request, status) : [];
+        const rows = userIds.length > 0 ? await repository.ordersOfUsers(userIds, { size: request.size, after }, status) : [];
         const byUser = manyByKey(indexes.map((i) => (keys[i] as UserOrdersKey).userId), rows, (row) => row.userId);
         let counts: Promise<Map<string, number>> | undefined;
         indexes.forEach((keyIndex, n) => {

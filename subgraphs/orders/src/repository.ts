@@ -1,5 +1,5 @@
 // The only file of the orders subgraph that talks to Prisma.
-import { type CountedConnection, decodeKeyset, type KeysetOrder, type PageRequest } from '@commerce/shared';
+import type { CountedConnection, KeysetOrder } from '@commerce/shared';
 import { Prisma, type Order, type OrderItem, type OrderStatus, type PrismaClient } from './generated/prisma/client.js';
 
 export type OrderRow = Order;
@@ -7,6 +7,9 @@ export type OrderItemRow = OrderItem;
 export type OrderPage = CountedConnection<OrderRow>;
 /** A user as this subgraph knows one: only its id (users owns the rest). */
 export interface UserReference { id: string }
+
+/** A decoded keyset cursor: the last row's sort value and id. */
+export interface Keyset { value: Date | number | string; id: string }
 
 /** A user's orders: newest first, ties broken by id. */
 export const USER_ORDERS: KeysetOrder<'createdAt'> = { list: 'orders', field: 'createdAt', type: 'date', direction: 'desc' };
@@ -26,8 +29,8 @@ export class OrdersRepository {
    * The first page (size + 1 rows) of each user's orders, for all users in ONE statement: a LATERAL
    * join walks the (user_id, created_at, id) index once per user, whatever the number of users.
    */
-  ordersOfUsers(userIds: readonly string[], request: PageRequest, status: OrderStatus | null): Promise<OrderRow[]> {
-    const cursor = request.cursor === null ? null : decodeKeyset(USER_ORDERS, request.cursor);
+  ordersOfUsers(userIds: readonly string[], page: { size: number; after: Keyset | null }, status: OrderStatus | null): Promise<OrderRow[]> {
+    const cursor = page.after;
     const byStatus = status === null ? Prisma.empty : Prisma.sql`AND o.status = ${status}::"OrderStatus"`;
     const after = cursor === null ? Prisma.empty : Prisma.sql`AND (o.created_at, o.id) < (${cursor.value}::timestamptz, ${cursor.id}::uuid)`;
     return this.prisma.$queryRaw<OrderRow[]>`
@@ -38,7 +41,7 @@ export class OrdersRepository {
         FROM orders o
         WHERE o.user_id = parent.id ${byStatus} ${after}
         ORDER BY o.created_at DESC, o.id DESC
-        LIMIT ${request.size + 1}
+        LIMIT ${page.size + 1}
       ) AS page`;
   }
 

@@ -3,7 +3,7 @@ import { isUuid, oneByKey } from '@commerce/shared';
 import DataLoader from 'dataloader';
 import type { ProductRow, ProductsRepository } from './repository.js';
 
-export async function batchProducts(repository: ProductsRepository, ids: readonly string[]): Promise<Array<ProductRow | null>> {
+export async function batchProducts(repository: Pick<ProductsRepository, 'productsByIds'>, ids: readonly string[]): Promise<Array<ProductRow | null>> {
   const valid = ids.filter(isUuid);
   const rows = valid.length > 0 ? await repository.productsByIds(valid) : [];
   return oneByKey(ids, rows, (row) => row.id);

@@ -3,7 +3,7 @@ import { isUuid, oneByKey } from '@commerce/shared';
 import DataLoader from 'dataloader';
 import type { UserRow, UsersRepository } from './repository.js';
 
-export async function batchUsers(repository: UsersRepository, ids: readonly string[]): Promise<Array<UserRow | null>> {
+export async function batchUsers(repository: Pick<UsersRepository, 'usersByIds'>, ids: readonly string[]): Promise<Array<UserRow | null>> {
   const valid = ids.filter(isUuid);
   const rows = valid.length > 0 ? await repository.usersByIds(valid) : [];
   return oneByKey(ids, rows, (row) => row.id);

@@ -1,0 +1,121 @@
+// The gateway as a user starts it: `npm run -s start:gateway` in its own process, on any
+// supergraph file (not only ours), with SUBGRAPH_URL_<NAME> overrides; bad config exits 1.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { composeServices } from '@apollo/composition';
+import { ApolloServer } from '@apollo/server';
+import { startStandaloneServer } from '@apollo/server/standalone';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { parse } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postGraphQL } from './support/graph.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const typeDefs = parse(`
+  extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
+  type Query { warehouses: [Warehouse!]! }
+  type Warehouse @key(fields: "code") { code: ID! city: String! }
+`);
+const resolvers = { Query: { warehouses: () => [{ code: 'AMS', city: 'Amsterdam' }, { code: 'LIS', city: 'Lisbon' }] } };
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** `npm run -s <script>` as a user types it, or with `direct`, the service under node itself (npm dies of a forwarded signal, hiding the service's exit code). */
+function run(script: string, env: Record<string, string>, direct?: string): { child: ChildProcess; output: () => string; exited: Promise<number | null>; ready: Promise<void> } {
+  let output = '';
+  const [command, args] = direct ? [process.execPath, ['--import', 'tsx', direct]] : ['npm', ['run', '-s', script]];
+  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const ready = new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('ready at')) resolve();
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    void exited.then((code) => reject(new Error(`exited with ${code} before ready:\n${output}`)));
+  });
+  ready.catch(() => {}); // observed by the tests that wait for it
+  return { child, output: () => output, exited, ready };
+}
+
+describe('the gateway alone, on a foreign supergraph', () => {
+  let dir: string;
+  let subgraph: ApolloServer;
+  let subgraphUrl: string;
+  const children: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'commerce-gw-'));
+    subgraph = new ApolloServer({ schema: buildSubgraphSchema({ typeDefs, resolvers }) });
+    ({ url: subgraphUrl } = await startStandaloneServer(subgraph, { listen: { port: 0, host: '127.0.0.1' } }));
+    const compose = (url: string) => {
+      const result = composeServices([{ name: 'inventory-svc', url, typeDefs }]);
+      if (result.errors) throw result.errors[0];
+      return result.supergraphSdl;
+    };
+    writeFileSync(join(dir, 'direct.graphql'), compose(subgraphUrl));
+    writeFileSync(join(dir, 'elsewhere.graphql'), compose('http://127.0.0.1:9/graphql'));
+  });
+  afterAll(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    await subgraph?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves the graph at the URLs in the file, with /health and Sandbox at /', async () => {
+    const port = await freePort();
+    const gateway = run('start:gateway', { SUPERGRAPH_PATH: join(dir, 'direct.graphql'), PORT: String(port) });
+    children.push(gateway.child);
+    await gateway.ready;
+    const result = await postGraphQL(`http://127.0.0.1:${port}/graphql`, '{ warehouses { code city } }');
+    expect(result.data).toEqual({ warehouses: [{ code: 'AMS', city: 'Amsterdam' }, { code: 'LIS', city: 'Lisbon' }] });
+    expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+    const sandbox = await fetch(`http://127.0.0.1:${port}/`, { headers: { accept: 'text/html' } });
+    expect(sandbox.status).toBe(200);
+    expect(await sandbox.text()).toMatch(/sandbox/i);
+    gateway.child.kill('SIGTERM');
+    await gateway.exited;
+  });
+
+  it('SUBGRAPH_URL_<NAME> overrides the URL in the file; SIGTERM drains and exits 0', async () => {
+    const port = await freePort();
+    const gateway = run('', { SUPERGRAPH_PATH: join(dir, 'elsewhere.graphql'), PORT: String(port), SUBGRAPH_URL_INVENTORY_SVC: subgraphUrl }, 'gateway/src/index.ts');
+    children.push(gateway.child);
+    await gateway.ready;
+    const result = await postGraphQL(`http://127.0.0.1:${port}/graphql`, '{ warehouses { code } }');
+    expect(result.errors).toBeUndefined();
+    expect(result.data).toEqual({ warehouses: [{ code: 'AMS' }, { code: 'LIS' }] });
+    gateway.child.kill('SIGTERM');
+    expect(await gateway.exited).toBe(0);
+  });
+
+  it('bad configuration prints every problem and exits 1', async () => {
+    const bad = run('start:gateway', { SUPERGRAPH_PATH: join(dir, 'direct.graphql'), PORT: 'eighty', LOG_LEVEL: 'loud', SUBGRAPH_URL_X: 'not a url' });
+    expect(await bad.exited).toBe(1);
+    for (const name of ['PORT', 'LOG_LEVEL', 'SUBGRAPH_URL_X']) expect(bad.output()).toContain(name);
+    expect(bad.output()).not.toMatch(/\n\s+at /); // no stack trace
+
+    const typo = run('start:gateway', { SUPERGRAPH_PATH: join(dir, 'direct.graphql'), PORT: '0', SUBGRAPH_URL_INVENTORY: subgraphUrl });
+    expect(await typo.exited).toBe(1);
+    expect(typo.output()).toContain('SUBGRAPH_URL_INVENTORY: the supergraph has no graph by that name (it has INVENTORY_SVC)');
+
+    const missing = run('start:gateway', { SUPERGRAPH_PATH: join(dir, 'nope.graphql') });
+    expect(await missing.exited).toBe(1);
+    expect(missing.output()).toContain('SUPERGRAPH_PATH');
+
+    const subgraphConfig = run('start:users', { DATABASE_URL: 'mysql://nope', PORT: '-1' });
+    expect(await subgraphConfig.exited).toBe(1);
+    for (const name of ['DATABASE_URL', 'PORT']) expect(subgraphConfig.output()).toContain(name);
+  });
+});
