@@ -8,7 +8,7 @@ import { createProductsServer } from '@commerce/products';
 import { ConfigError, type Service, subgraphConfig } from '@commerce/shared';
 import { createUsersServer } from '@commerce/users';
 
-const started = Date.now();
+
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const services: Service[] = [];
 let stopping = false;
@@ -43,7 +43,7 @@ try {
   const gateway = await createGatewayServer(config);
   services.push(gateway);
   const { url } = await gateway.listen(config.port, config.host);
-  log(`gateway ready at ${url} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  log(`gateway ready at ${url} (${(performance.now() / 1000).toFixed(1)} s after process start)`);
   log(`Apollo Sandbox: http://localhost:${config.port}/`);
 } catch (error) {
   log(error instanceof ConfigError ? error.message : `failed to start: ${(error as Error).stack ?? String(error)}`);

@@ -3,7 +3,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { userIdFor } from '@commerce/db/ids';
-import { startGraph, type TestGraph } from './support/graph.js';
+import { type GraphQLResponse, startGraph, type TestGraph } from './support/graph.js';
 
 const template = inject('templateDatabase');
 
@@ -137,11 +137,12 @@ describe.skipIf(!template)('cursor pagination on PostgreSQL', () => {
       const seen: string[] = [];
       let after: string | null = null;
       for (let guard = 0; guard < 10; guard++) {
-        const result = await graph.query(query, { id: alice, after, status });
+        type Orders = { totalCount: number; edges: Array<{ node: { id: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+        const result: GraphQLResponse<{ user: { orders: Orders } }> = await graph.query(query, { id: alice, after, status });
         expect(result.errors).toBeUndefined();
-        const connection = result.data?.user.orders;
+        const connection: Orders = result.data!.user.orders;
         expect(connection.totalCount).toBe(want.length);
-        seen.push(...connection.edges.map((e: any) => e.node.id));
+        seen.push(...connection.edges.map((e) => e.node.id));
         if (!connection.pageInfo.hasNextPage) break;
         after = connection.pageInfo.endCursor;
       }
