@@ -11,7 +11,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['**/*.test.ts'], exclude: ['**/node_modules/**'], testTimeout: 10_000 },
+        test: { name: 'unit', include: ['**/*.test.ts'], exclude: ['**/node_modules/**'], testTimeout: 10_000, sequence: { groupOrder: 0 } },
       },
       {
         extends: true,
@@ -23,6 +23,7 @@ export default defineConfig({
           hookTimeout: 120_000,
           // Each file starts a whole graph; two at a time suits a 2-core machine.
           maxWorkers: 2,
+          sequence: { groupOrder: 1 },
         },
       },
     ],
