@@ -1,5 +1,5 @@
 // Per-request DataLoaders: one SQL statement per batch, one result per key, in key order.
-import { cursorFor, decodeKeyset, isUuid, manyByKey, oneByKey, pageRequest, toConnection } from '@commerce/shared';
+import { cursorFor, decodeKeyset, isUuid, manyByKey, pageRequest, rowsByIds, toConnection } from '@commerce/shared';
 import DataLoader from 'dataloader';
 import type { OrderStatus } from './generated/prisma/client.js';
 import { type OrderItemRow, type OrderPage, type OrderRow, type OrdersRepository, USER_ORDERS } from './repository.js';
@@ -12,10 +12,8 @@ export interface UserOrdersKey {
   status?: OrderStatus | null;
 }
 
-export async function batchOrders(repository: Pick<OrdersRepository, 'ordersByIds'>, ids: readonly string[]): Promise<Array<OrderRow | null>> {
-  const valid = ids.filter(isUuid);
-  const rows = valid.length > 0 ? await repository.ordersByIds(valid) : [];
-  return oneByKey(ids, rows, (row) => row.id);
+export function batchOrders(repository: Pick<OrdersRepository, 'ordersByIds'>, ids: readonly string[]): Promise<Array<OrderRow | null>> {
+  return rowsByIds(ids, (valid) => repository.ordersByIds(valid));
 }
 
 export async function batchItems(repository: Pick<OrdersRepository, 'itemsOfOrders'>, orderIds: readonly string[]): Promise<OrderItemRow[][]> {

@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { errorCodeOf } from './testing.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
-const codeOf = (fn: () => unknown): unknown => {
-  try {
-    fn();
-  } catch (error) {
-    return (error as { extensions?: { code?: string } }).extensions?.code;
-  }
-  return 'no error';
-};
 
 describe('cursors', () => {
   it('round-trip their values and are opaque url-safe strings', () => {
@@ -24,21 +17,21 @@ describe('cursors', () => {
     const cursor = encodeCursor('products:priceCents:asc', [1999, 'a']);
     const [, sum] = cursor.split('.');
     const forged = `${Buffer.from(JSON.stringify(['products:priceCents:asc', 1, 'a'])).toString('base64url')}.${sum}`;
-    expect(codeOf(() => decodeCursor(forged, 'products:priceCents:asc', ['number', 'string']))).toBe('BAD_USER_INPUT');
+    expect(errorCodeOf(() => decodeCursor(forged, 'products:priceCents:asc', ['number', 'string']))).toBe('BAD_USER_INPUT');
   });
 
   it('reject a cursor of another list or order, or with values of the wrong type', () => {
     const cursor = encodeCursor('products:priceCents:asc', [1999, 'a']);
-    expect(codeOf(() => decodeCursor(cursor, 'products:priceCents:desc', ['number', 'string']))).toBe('BAD_USER_INPUT');
-    expect(codeOf(() => decodeCursor(cursor, 'products:priceCents:asc', ['string', 'string']))).toBe('BAD_USER_INPUT');
-    expect(codeOf(() => decodeCursor(cursor, 'products:priceCents:asc', ['number']))).toBe('BAD_USER_INPUT');
+    expect(errorCodeOf(() => decodeCursor(cursor, 'products:priceCents:desc', ['number', 'string']))).toBe('BAD_USER_INPUT');
+    expect(errorCodeOf(() => decodeCursor(cursor, 'products:priceCents:asc', ['string', 'string']))).toBe('BAD_USER_INPUT');
+    expect(errorCodeOf(() => decodeCursor(cursor, 'products:priceCents:asc', ['number']))).toBe('BAD_USER_INPUT');
     const badDate = encodeCursor('orders', ['yesterday', 'a']);
-    expect(codeOf(() => decodeCursor(badDate, 'orders', ['date', 'string']))).toBe('BAD_USER_INPUT');
+    expect(errorCodeOf(() => decodeCursor(badDate, 'orders', ['date', 'string']))).toBe('BAD_USER_INPUT');
   });
 
   it('reject garbage without throwing anything but BAD_USER_INPUT', () => {
     for (const garbage of ['', 'abc', 'a.b', '....', '%%%.0123456789', 'x'.repeat(5000), `${Buffer.from('not json').toString('base64url')}.0123456789`]) {
-      expect(codeOf(() => decodeCursor(garbage, 'orders', ['date', 'string']))).toBe('BAD_USER_INPUT');
+      expect(errorCodeOf(() => decodeCursor(garbage, 'orders', ['date', 'string']))).toBe('BAD_USER_INPUT');
     }
   });
 });

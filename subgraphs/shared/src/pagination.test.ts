@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { errorCodeOf } from './testing.js';
 import { PAGE_SIZE, pageRequest, toConnection } from './pagination.js';
 
-const codeOf = (fn: () => unknown): unknown => {
-  try {
-    fn();
-  } catch (error) {
-    return (error as { extensions?: { code?: string } }).extensions?.code;
-  }
-  return 'no error';
-};
 const cursorOf = (n: number) => `c${n}`;
 
 describe('pageRequest', () => {
@@ -23,7 +16,7 @@ describe('pageRequest', () => {
     expect(pageRequest({ first: 0 }).size).toBe(0);
     expect(pageRequest({ first: 100 }).size).toBe(100);
     for (const args of [{ first: 101 }, { first: -1 }, { last: 101 }, { first: 1.5 }, { first: 5, last: 5 }, { first: 5, before: 'x' }, { after: 'x', last: 3 }]) {
-      expect(codeOf(() => pageRequest(args))).toBe('BAD_USER_INPUT');
+      expect(errorCodeOf(() => pageRequest(args))).toBe('BAD_USER_INPUT');
     }
   });
 });

@@ -1,12 +1,10 @@
 // Per-request DataLoaders: one SQL statement per batch, one result per key, in key order.
-import { isUuid, oneByKey } from '@commerce/shared';
+import { rowsByIds } from '@commerce/shared';
 import DataLoader from 'dataloader';
 import type { UserRow, UsersRepository } from './repository.js';
 
-export async function batchUsers(repository: Pick<UsersRepository, 'usersByIds'>, ids: readonly string[]): Promise<Array<UserRow | null>> {
-  const valid = ids.filter(isUuid);
-  const rows = valid.length > 0 ? await repository.usersByIds(valid) : [];
-  return oneByKey(ids, rows, (row) => row.id);
+export function batchUsers(repository: Pick<UsersRepository, 'usersByIds'>, ids: readonly string[]): Promise<Array<UserRow | null>> {
+  return rowsByIds(ids, (valid) => repository.usersByIds(valid));
 }
 
 export function createLoaders(repository: UsersRepository) {
