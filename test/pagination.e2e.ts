@@ -150,6 +150,25 @@ describe.skipIf(!template)('cursor pagination on PostgreSQL', () => {
     }
   });
 
+  it('a database failure is INTERNAL_SERVER_ERROR with no SQL, table name or stack trace', async () => {
+    await sql.query('ALTER TABLE products RENAME TO products_hidden');
+    try {
+      const result = await graph.query('{ products(first: 2) { edges { node { id } } } }');
+      expect(result.status).toBe(200);
+      expect(result.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+      expect(result.errors?.[0]?.message).toBe('Internal server error');
+      const direct = await fetch(graph.subgraphUrls.products, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ products(first: 2) { totalCount } }' }) });
+      for (const body of [JSON.stringify(result), await direct.text()]) {
+        expect(body).toContain('INTERNAL_SERVER_ERROR');
+        expect(body).not.toMatch(/products_hidden|relation|SELECT|stacktrace|at \w+ \(/i);
+      }
+    } finally {
+      await sql.query('ALTER TABLE products_hidden RENAME TO products');
+    }
+    const healed = await page({ first: 1 });
+    expect(healed.edges).toHaveLength(1);
+  });
+
   describe('rejects bad page arguments with BAD_USER_INPUT', () => {
     const expectBadInput = async (variables: Record<string, unknown>, query = PAGE) => {
       const result = await graph.query(query, variables);
