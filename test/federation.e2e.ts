@@ -41,7 +41,7 @@ describe.skipIf(!template)('the federated graph on PostgreSQL', () => {
 
   it('crosses users → orders → items → product with the data the seed wrote', async () => {
     const alice = userIdFor('alice@example.com');
-    const result = await graph.query(MY_ORDERS, { id: alice });
+    const result = await graph.query(MY_ORDERS, { id: alice }, await graph.as('alice@example.com'));
     expect(result.errors).toBeUndefined();
     const user = result.data?.user;
     expect(user.name).toBe('Alice Example');
@@ -74,7 +74,7 @@ describe.skipIf(!template)('the federated graph on PostgreSQL', () => {
 
   it('resolves Order.user back through the users subgraph', async () => {
     const order = seed.orders.find((o) => o.userId === userIdFor('bob@example.com'))!;
-    const result = await graph.query('query ($id: ID!) { order(id: $id) { id user { id name email } } }', { id: order.id });
+    const result = await graph.query('query ($id: ID!) { order(id: $id) { id user { id name email } } }', { id: order.id }, await graph.as('bob@example.com'));
     expect(result.errors).toBeUndefined();
     expect(result.data?.order.user).toEqual({ id: order.userId, name: 'Bob Example', email: 'bob@example.com' });
   });

@@ -138,7 +138,7 @@ describe.skipIf(!template)('cursor pagination on PostgreSQL', () => {
       let after: string | null = null;
       for (let guard = 0; guard < 10; guard++) {
         type Orders = { totalCount: number; edges: Array<{ node: { id: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
-        const result: GraphQLResponse<{ user: { orders: Orders } }> = await graph.query(query, { id: alice, after, status });
+        const result: GraphQLResponse<{ user: { orders: Orders } }> = await graph.query(query, { id: alice, after, status }, await graph.as('alice@example.com'));
         expect(result.errors).toBeUndefined();
         const connection: Orders = result.data!.user.orders;
         expect(connection.totalCount).toBe(want.length);
@@ -171,7 +171,7 @@ describe.skipIf(!template)('cursor pagination on PostgreSQL', () => {
 
   describe('rejects bad page arguments with BAD_USER_INPUT', () => {
     const expectBadInput = async (variables: Record<string, unknown>, query = PAGE) => {
-      const result = await graph.query(query, variables);
+      const result = await graph.query(query, variables, await graph.as('alice@example.com'));
       expect(result.status).toBe(200);
       expect(result.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
       expect(JSON.stringify(result.errors)).not.toMatch(/stacktrace|SELECT|prisma/i);

@@ -12,7 +12,25 @@ export interface GatewayConfig {
   supergraphPath: string;
   /** URL overrides by graph name in upper case, from SUBGRAPH_URL_<NAME>. */
   subgraphUrls: Record<string, string>;
+  auth: AuthConfig;
 }
+
+export interface AuthConfig {
+  /** How user tokens are verified: an HS256 secret, a JWKS (RS256/ES256), or the development secret under dataDir. */
+  userTokens: { kind: 'secret'; secret: string } | { kind: 'jwks'; url: string } | { kind: 'development' };
+  issuer: string;
+  audience: string;
+  /** PEM (or base64 PEM) of the Ed25519 key that signs forwarded identities; null: the development key. */
+  identityPrivateKey: string | null;
+  /** Where the development keys live (embedded default only). */
+  dataDir: string;
+  /** How long a verified (or refused) API key is remembered. */
+  apiKeyCacheSeconds: number;
+  /** The graph that owns API clients (asked to verify X-API-Key). */
+  apiKeyGraph: string;
+}
+
+export const AUTH_DEFAULTS = { issuer: 'commerce-auth', audience: 'commerce-graph' } as const;
 
 const schema = z.object({
   NODE_ENV: nodeEnv,
@@ -20,7 +38,24 @@ const schema = z.object({
   PORT: port.default(4000),
   LOG_LEVEL: logLevel,
   SUPERGRAPH_PATH: z.string().min(1).default('schema/supergraph.graphql'),
-});
+  DATA_DIR: z.string().min(1).default('.data'),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  JWT_ISSUER: z.string().min(1).default(AUTH_DEFAULTS.issuer),
+  JWT_AUDIENCE: z.string().min(1).default(AUTH_DEFAULTS.audience),
+  IDENTITY_PRIVATE_KEY: z.string().min(1).optional(),
+  API_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  API_KEY_GRAPH: z.string().min(1).default('users'),
+})
+  .refine((env) => !(env.JWT_SECRET && env.JWKS_URL), { path: ['JWT_SECRET'], message: 'set JWT_SECRET or JWKS_URL, not both' })
+  .refine((env) => env.NODE_ENV !== 'production' || env.JWT_SECRET || env.JWKS_URL, {
+    path: ['JWT_SECRET'],
+    message: 'JWT_SECRET or JWKS_URL is required when NODE_ENV=production',
+  })
+  .refine((env) => env.NODE_ENV !== 'production' || env.IDENTITY_PRIVATE_KEY, {
+    path: ['IDENTITY_PRIVATE_KEY'],
+    message: 'required when NODE_ENV=production (the Ed25519 key that signs identities for the subgraphs)',
+  });
 
 const httpUrl = z.url({ protocol: /^https?$/ });
 
@@ -48,5 +83,14 @@ export function gatewayConfig(env: Record<string, string | undefined> = process.
     logLevel: parsed.LOG_LEVEL,
     supergraphPath: isAbsolute(parsed.SUPERGRAPH_PATH) ? parsed.SUPERGRAPH_PATH : join(cwd, parsed.SUPERGRAPH_PATH),
     subgraphUrls,
+    auth: {
+      userTokens: parsed.JWT_SECRET ? { kind: 'secret', secret: parsed.JWT_SECRET } : parsed.JWKS_URL ? { kind: 'jwks', url: parsed.JWKS_URL } : { kind: 'development' },
+      issuer: parsed.JWT_ISSUER,
+      audience: parsed.JWT_AUDIENCE,
+      identityPrivateKey: parsed.IDENTITY_PRIVATE_KEY ?? null,
+      dataDir: isAbsolute(parsed.DATA_DIR) ? parsed.DATA_DIR : join(cwd, parsed.DATA_DIR),
+      apiKeyCacheSeconds: parsed.API_KEY_CACHE_SECONDS,
+      apiKeyGraph: parsed.API_KEY_GRAPH,
+    },
   };
 }

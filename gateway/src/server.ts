@@ -1,14 +1,21 @@
 // Builds the gateway (no listening): @apollo/gateway inside @apollo/server, running from a
 // supergraph file, so it starts whether or not the subgraphs are up.
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
+import { type DevKeys, loadOrCreateDevKeys } from '@commerce/shared/dev-keys';
+import { IDENTITY_HEADER, type Identity, identityPrivateKey, signIdentity } from '@commerce/shared/identity';
 import { createLogger } from '@commerce/shared/logger';
 import { createMetrics } from '@commerce/shared/metrics';
 import { createService, type Service } from '@commerce/shared/service';
+import { ApiKeyVerifier } from './api-keys.js';
+import { Authenticator, userTokenKey } from './auth.js';
 import type { GatewayConfig } from './config.js';
 import { loadSupergraph, type Supergraph } from './supergraph.js';
 
 export interface GatewayContext {
   requestId: string;
+  identity: Identity;
+  /** The identity, signed for the subgraphs (once per request, sent with every subgraph fetch). */
+  identityToken: string;
 }
 
 export async function createGatewayServer(
@@ -17,6 +24,14 @@ export async function createGatewayServer(
 ): Promise<Service> {
   const logger = createLogger('gateway', config.logLevel);
   const metrics = createMetrics('gateway');
+  let devKeys: DevKeys | undefined;
+  const development = () => (devKeys ??= loadOrCreateDevKeys(config.auth.dataDir));
+  const signingKey = identityPrivateKey(config.auth.identityPrivateKey ?? development().identityPrivateKey);
+  const apiKeyUrl = supergraph.urls.get(config.auth.apiKeyGraph);
+  const apiKeys = apiKeyUrl
+    ? new ApiKeyVerifier(apiKeyUrl, () => signIdentity(signingKey, { kind: 'service', service: 'gateway' }), config.auth.apiKeyCacheSeconds * 1000)
+    : null;
+  const authenticator = new Authenticator(config.auth, userTokenKey(config.auth, () => development().jwtSecret), apiKeys);
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.sdl,
     logger,
@@ -25,6 +40,7 @@ export async function createGatewayServer(
         url: supergraph.urls.get(name) ?? url,
         willSendRequest({ request, context }) {
           if (context.requestId) request.http?.headers.set('x-request-id', context.requestId);
+          if (context.identityToken) request.http?.headers.set(IDENTITY_HEADER, context.identityToken);
         },
       }),
   });
@@ -35,7 +51,10 @@ export async function createGatewayServer(
     logger,
     metrics,
     apollo: { gateway },
-    context: async ({ requestId }) => ({ requestId }),
+    context: async ({ req, requestId }) => {
+      const identity = await authenticator.authenticate(req.headers);
+      return { requestId, identity, identityToken: await signIdentity(signingKey, { ...identity, requestId }) };
+    },
     ready: async () => ({ ready: true, checks: { supergraph: 'loaded', subgraphs: Object.fromEntries(supergraph.urls) } }),
   });
 }

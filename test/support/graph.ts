@@ -1,5 +1,6 @@
 // Starts the whole graph for a test: the three subgraphs and the gateway, each listening on an
 // ephemeral port and talking real HTTP, over a fresh database. Returns { query, stop, … }.
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,10 @@ import { createGatewayServer } from '@commerce/gateway';
 import { gatewayConfig } from '@commerce/gateway/config';
 import { createOrdersServer } from '@commerce/orders';
 import { createProductsServer } from '@commerce/products';
-import { type Service, subgraphConfig } from '@commerce/shared';
+import { signUserToken } from '@commerce/gateway/user-tokens';
+import { userIdFor } from '@commerce/db/ids';
+import { generateSeed } from '@commerce/db/seed-data';
+import { loadOrCreateDevKeys, type Service, subgraphConfig } from '@commerce/shared';
 import { createUsersServer } from '@commerce/users';
 import { adminQuery, databaseUrl, uniqueName } from './postgres.js';
 
@@ -25,6 +29,12 @@ export interface TestGraph {
   query<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
   /** sql_statements_total summed over the three subgraphs, read from their /metrics. */
   sqlStatements(): Promise<number>;
+  /** The keys this graph trusts: the user-token secret and the identity key pair (PEM). */
+  keys: TestKeys;
+  /** A valid bearer token for a seeded user (by email). */
+  tokenFor(email: string, options?: { ttlSeconds?: number }): Promise<string>;
+  /** Headers that sign in as a seeded user. */
+  as(email: string): Promise<Record<string, string>>;
   stop(): Promise<void>;
 }
 
@@ -47,22 +57,51 @@ export async function metricValue(graphqlUrl: string, name: string): Promise<num
 
 export type GraphDatabase = { kind: 'postgres'; template: string } | { kind: 'pglite' };
 
+export interface TestKeys {
+  jwtSecret: string;
+  identityPrivateKey: string;
+  identityPublicKey: string;
+}
+
+const ROLES = new Map(generateSeed().users.map((user) => [user.email, user.role]));
+
+export function testKeys(): TestKeys {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  return {
+    jwtSecret: randomBytes(32).toString('base64url'),
+    identityPrivateKey: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    identityPublicKey: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
+  };
+}
+
 export async function startGraph(database: GraphDatabase): Promise<TestGraph> {
   const services: Service[] = [];
   let env: Record<string, string | undefined>;
   let cleanup: () => Promise<void>;
   let dbUrl: string | null = null;
+  let keys: TestKeys;
+  let gatewayEnv: Record<string, string> = {};
   if (database.kind === 'postgres') {
+    keys = testKeys();
+    gatewayEnv = { JWT_SECRET: keys.jwtSecret, IDENTITY_PRIVATE_KEY: keys.identityPrivateKey };
     const name = uniqueName('commerce_test');
     await adminQuery(`CREATE DATABASE ${name} TEMPLATE ${database.template}`);
     dbUrl = databaseUrl(name);
-    env = { NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: dbUrl, MIGRATE_ON_START: 'true', SEED_ON_START: 'false' };
+    env = { NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: dbUrl, MIGRATE_ON_START: 'true', SEED_ON_START: 'false', IDENTITY_PUBLIC_KEY: keys.identityPublicKey };
     cleanup = () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   } else {
+    // The embedded default: development keys generated under the data dir, as `npm start` does.
     const dir = mkdtempSync(join(tmpdir(), 'commerce-pglite-'));
     env = { NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dir };
+    gatewayEnv = { DATA_DIR: dir };
+    keys = loadOrCreateDevKeys(dir);
     cleanup = async () => rmSync(dir, { recursive: true, force: true });
   }
+  const tokenFor = (email: string, options: { ttlSeconds?: number } = {}) => {
+    const role = ROLES.get(email);
+    if (!role) throw new Error(`${email} is not a seeded user`);
+    return signUserToken(keys.jwtSecret, { userId: userIdFor(email), role, ...options });
+  };
   const stop = async () => {
     for (const service of services.reverse()) await service.stop();
     await cleanup();
@@ -82,6 +121,7 @@ export async function startGraph(database: GraphDatabase): Promise<TestGraph> {
         SUBGRAPH_URL_USERS: subgraphUrls.users,
         SUBGRAPH_URL_PRODUCTS: subgraphUrls.products,
         SUBGRAPH_URL_ORDERS: subgraphUrls.orders,
+        ...gatewayEnv,
       }),
     );
     services.push(gateway);
@@ -93,6 +133,9 @@ export async function startGraph(database: GraphDatabase): Promise<TestGraph> {
       query: (query, variables, headers) => postGraphQL(gatewayUrl, query, variables, headers),
       sqlStatements: async () => (await Promise.all(Object.values(subgraphUrls).map((url) => metricValue(url, 'sql_statements_total')))).reduce((a, b) => a + b, 0),
       stop,
+      keys,
+      tokenFor,
+      as: async (email) => ({ authorization: `Bearer ${await tokenFor(email)}` }),
     };
   } catch (error) {
     await stop().catch(() => {});

@@ -1,14 +1,21 @@
 // Thin resolvers: unpack arguments, call a loader or the repository.
-import { DateTime, money } from '@commerce/shared';
+import { DateTime, money, requireSelfOrAdmin, type Viewer } from '@commerce/shared';
 import type { Resolvers } from './generated/resolvers-types.js';
+import type { OrderRow } from './repository.js';
+
+/** An order is its owner's and the admins' to see, however it is reached (query, entity, list). */
+function visible(order: OrderRow | null, viewer: Viewer | null): OrderRow | null {
+  if (order) requireSelfOrAdmin(viewer, order.userId);
+  return order;
+}
 
 export const resolvers: Resolvers = {
   DateTime,
   Query: {
-    order: (_parent, { id }, { loaders }) => loaders.order.load(id),
+    order: async (_parent, { id }, { loaders, viewer }) => visible(await loaders.order.load(id), viewer),
   },
   Order: {
-    __resolveReference: (reference, { loaders }) => loaders.order.load(reference.id),
+    __resolveReference: async (reference, { loaders, viewer }) => visible(await loaders.order.load(reference.id), viewer),
     user: (order) => ({ id: order.userId }),
     items: (order, _args, { loaders }) => loaders.itemsOfOrder.load(order.id),
     total: (order) => money(order.totalCents, order.currency),
@@ -19,6 +26,9 @@ export const resolvers: Resolvers = {
   },
   User: {
     __resolveReference: (reference) => ({ id: reference.id }),
-    orders: (user, args, { loaders }) => loaders.ordersOfUser.load({ userId: user.id, ...args }),
+    orders: (user, args, { loaders, viewer }) => {
+      requireSelfOrAdmin(viewer, user.id);
+      return loaders.ordersOfUser.load({ userId: user.id, ...args });
+    },
   },
 };

@@ -1,4 +1,5 @@
 // The only file of the products subgraph that talks to Prisma.
+import { randomUUID } from 'node:crypto';
 import { type CountedConnection, keysetQuery, type KeysetOrder, type PageRequest } from '@commerce/shared';
 import type { Prisma, PrismaClient, Product } from './generated/prisma/client.js';
 
@@ -52,5 +53,22 @@ export class ProductsRepository {
 
   countProducts(filter: ProductFilterInput): Promise<number> {
     return this.prisma.product.count({ where: whereOf(filter) });
+  }
+
+  /** Throws Prisma's unique violation when the sku is taken. */
+  createProduct(data: { sku: string; name: string; description: string; category: string; priceCents: number; stock: number }): Promise<ProductRow> {
+    return this.prisma.product.create({ data: { id: randomUUID(), ...data } });
+  }
+
+  /** Applies the changes to a live product in one statement; null when there is none. */
+  async updateProduct(id: string, changes: Partial<Pick<ProductRow, 'name' | 'description' | 'category' | 'priceCents' | 'stock'>>): Promise<ProductRow | null> {
+    const { count } = await this.prisma.product.updateMany({ where: { id, deletedAt: null }, data: changes });
+    return count === 0 ? null : this.prisma.product.findUnique({ where: { id } });
+  }
+
+  /** Soft delete: the row stays (orders refer to it) but reads and lists no longer show it. */
+  async deleteProduct(id: string): Promise<ProductRow | null> {
+    const { count } = await this.prisma.product.updateMany({ where: { id, deletedAt: null }, data: { deletedAt: new Date() } });
+    return count === 0 ? null : this.prisma.product.findUnique({ where: { id } });
   }
 }

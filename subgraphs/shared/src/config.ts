@@ -18,6 +18,10 @@ export interface SubgraphConfig {
   migrateOnStart: boolean;
   /** Write the deterministic seed at start when the tables are empty. */
   seedOnStart: boolean;
+  /** Where embedded data and development keys live. */
+  dataDir: string;
+  /** PEM (or base64 PEM) of the gateway's identity public key; null means the development key under dataDir. */
+  identityPublicKey: string | null;
 }
 
 const schema = z.object({
@@ -32,12 +36,18 @@ const schema = z.object({
   ORDERS_DATABASE_URL: postgresUrl.optional(),
   MIGRATE_ON_START: booleanFlag(true),
   SEED_ON_START: z.enum(['true', 'false', '1', '0']).optional(),
+  IDENTITY_PUBLIC_KEY: z.string().min(1).optional(),
+}).refine((env) => env.NODE_ENV !== 'production' || env.IDENTITY_PUBLIC_KEY !== undefined, {
+  path: ['IDENTITY_PUBLIC_KEY'],
+  message: 'required when NODE_ENV=production (the public key of the gateway\'s identity signing key)',
 });
 
 /**
  * Where a subgraph's data lives: its own URL, else the shared DATABASE_URL in a schema named after
  * the subgraph, else embedded PGlite under DATA_DIR/<name>.
  */
+const dataDirOf = (env: z.infer<typeof schema>, cwd: string): string => (isAbsolute(env.DATA_DIR) ? env.DATA_DIR : join(cwd, env.DATA_DIR));
+
 export function databaseTarget(name: SubgraphName, env: z.infer<typeof schema>, cwd: string): DatabaseTarget {
   const own = env[`${name.toUpperCase()}_DATABASE_URL` as 'USERS_DATABASE_URL'];
   const shared = env.DATABASE_URL;
@@ -47,7 +57,7 @@ export function databaseTarget(name: SubgraphName, env: z.infer<typeof schema>, 
     url.searchParams.delete('schema');
     return { kind: 'postgres', url: url.toString(), schema: schemaName };
   }
-  return { kind: 'pglite', dataDir: join(isAbsolute(env.DATA_DIR) ? env.DATA_DIR : join(cwd, env.DATA_DIR), name) };
+  return { kind: 'pglite', dataDir: join(dataDirOf(env, cwd), name) };
 }
 
 export function subgraphConfig(name: SubgraphName, env: Record<string, string | undefined> = process.env, cwd = process.cwd()): SubgraphConfig {
@@ -62,5 +72,7 @@ export function subgraphConfig(name: SubgraphName, env: Record<string, string | 
     database,
     migrateOnStart: parsed.MIGRATE_ON_START,
     seedOnStart: parsed.SEED_ON_START === undefined ? database.kind === 'pglite' : ['true', '1'].includes(parsed.SEED_ON_START),
+    dataDir: dataDirOf(parsed, cwd),
+    identityPublicKey: parsed.IDENTITY_PUBLIC_KEY ?? null,
   };
 }

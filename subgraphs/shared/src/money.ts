@@ -9,9 +9,15 @@ export function money(cents: number, currency = 'USD'): Money {
   return { amount: `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`, currency };
 }
 
-/** Parses "19.99" (at most two decimals) into 1999 minor units, or a BAD_USER_INPUT error naming `argument`. */
-export function parseAmount(amount: string, argument: string): number {
+/** "19.99" (at most two decimals, up to 9 integer digits) as 1999 minor units; null when it is not such an amount. */
+export function amountToCents(amount: string): number | null {
   const match = /^(\d{1,9})(?:\.(\d{1,2}))?$/.exec(amount.trim());
-  if (!match) throw badUserInput(`\`${argument}\` must be a decimal amount like "19.99".`, { argument });
-  return Number(match[1]) * 100 + Number((match[2] ?? '').padEnd(2, '0'));
+  return match ? Number(match[1]) * 100 + Number((match[2] ?? '').padEnd(2, '0')) : null;
+}
+
+/** Like amountToCents, but a BAD_USER_INPUT error naming `argument` when it is not an amount. */
+export function parseAmount(amount: string, argument: string): number {
+  const cents = amountToCents(amount);
+  if (cents === null) throw badUserInput(`\`${argument}\` must be a decimal amount like "19.99".`, { argument });
+  return cents;
 }

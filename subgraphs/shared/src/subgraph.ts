@@ -1,6 +1,8 @@
 // What every subgraph does the same way: open and prepare its database, count SQL statements,
 // build the federated schema from schema/<name>.graphql, and wrap it in the shared HTTP shell.
+import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import type { BaseContext } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
@@ -8,22 +10,22 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { migrate } from '@commerce/db/migrate';
 import { seed } from '@commerce/db/seed';
-import { parse } from 'graphql';
+import { GraphQLError, parse } from 'graphql';
+import { viewerOf, type Viewer } from './auth.js';
+import { loadOrCreateDevKeys } from './dev-keys.js';
+import { ANONYMOUS, IDENTITY_HEADER, type Identity, IdentityError, identityPublicKey, verifyIdentity } from './identity.js';
 import type { SubgraphConfig } from './config.js';
 import { type Database, openDatabase } from './database.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type ServiceMetrics, sqlStatementsCounter } from './metrics.js';
 import { createService, type Service } from './service.js';
 
-/** Who is asking. Filled in by the identity work; anonymous (null) until then. */
-export interface Viewer {
-  userId: string;
-  role: 'USER' | 'ADMIN';
-}
-
 /** The part of every subgraph's per-request context that the shell provides. */
 export interface RequestContext extends BaseContext {
   requestId: string;
+  /** Who is asking, as the gateway vouched (anonymous when nothing was forwarded). */
+  identity: Identity;
+  /** The signed-in user, if the caller is one. */
   viewer: Viewer | null;
   log: Logger;
 }
@@ -33,6 +35,8 @@ export interface SubgraphRuntime {
   logger: Logger;
   metrics: ServiceMetrics;
   database: Database;
+  /** Verifies identities forwarded by the gateway. */
+  identityKey: KeyObject;
 }
 
 export const schemaPath = (name: string): string => join(import.meta.dirname, '..', '..', '..', 'schema', `${name}.graphql`);
@@ -40,6 +44,7 @@ export const schemaPath = (name: string): string => join(import.meta.dirname, '.
 /** Opens the subgraph's database, migrates and seeds it as configured. */
 export async function prepareSubgraph(config: SubgraphConfig): Promise<SubgraphRuntime> {
   const logger = createLogger(config.name, config.logLevel);
+  const identityKey = identityPublicKey(config.identityPublicKey ?? loadOrCreateDevKeys(config.dataDir).identityPublicKey);
   const metrics = createMetrics(config.name);
   const statements = sqlStatementsCounter(metrics.registry);
   const database = openDatabase(config.database, { onStatement: () => statements.inc() });
@@ -63,7 +68,23 @@ export async function prepareSubgraph(config: SubgraphConfig): Promise<SubgraphR
     await database.close().catch(() => {});
     throw error;
   }
-  return { config, logger, metrics, database };
+  return { config, logger, metrics, database, identityKey };
+}
+
+/**
+ * The caller's identity from the gateway's signed header: anonymous when absent; a forged,
+ * expired or malformed one rejects the whole request with HTTP 401.
+ */
+export async function identityFrom(req: IncomingMessage, key: KeyObject): Promise<Identity> {
+  const header = req.headers[IDENTITY_HEADER];
+  if (header === undefined) return ANONYMOUS;
+  try {
+    if (typeof header !== 'string') throw new IdentityError('one identity header expected');
+    return await verifyIdentity(key, header);
+  } catch (error) {
+    const reason = error instanceof IdentityError ? error.message : 'identity not verifiable';
+    throw new GraphQLError(`Unauthenticated: ${reason}.`, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+  }
 }
 
 export interface SubgraphServiceOptions<C extends RequestContext> {
@@ -77,7 +98,7 @@ export interface SubgraphServiceOptions<C extends RequestContext> {
 }
 
 export async function createSubgraphService<C extends RequestContext>(options: SubgraphServiceOptions<C>): Promise<Service> {
-  const { config, logger, metrics, database } = options.runtime;
+  const { config, logger, metrics, database, identityKey } = options.runtime;
   const typeDefs = parse(readFileSync(schemaPath(config.name), 'utf8'));
   return createService<C>({
     name: config.name,
@@ -89,7 +110,10 @@ export async function createSubgraphService<C extends RequestContext>(options: S
       // Inline traces (ftv1) feed Apollo's hosted usage reporting, which this graph does not use.
       plugins: [ApolloServerPluginInlineTraceDisabled()],
     },
-    context: async ({ requestId }) => options.context({ requestId, viewer: null, log: logger.child({ requestId }) }),
+    context: async ({ req, requestId }) => {
+      const identity = await identityFrom(req, identityKey);
+      return options.context({ requestId, identity, viewer: viewerOf(identity), log: logger.child({ requestId }) });
+    },
     ready: async () => {
       const reachable = await database.ping();
       return { ready: reachable, checks: { database: reachable ? 'ok' : 'unreachable' } };
