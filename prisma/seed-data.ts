@@ -61,7 +61,8 @@ export function generateSeed(): SeedData {
     { email: 'alice@example.com', name: 'Alice Example', role: 'USER' },
     { email: 'bob@example.com', name: 'Bob Example', role: 'USER' },
   ];
-  for (let n = 1; n <= SEED.users - named.length; n++) {
+  const numbered = SEED.users - named.length;
+  for (let n = 1; n <= numbered; n++) {
     const email = `user${String(n).padStart(4, '0')}@example.com`;
     named.push({ email, name: `${pick(random, FIRST)} ${pick(random, LAST)}`, role: 'USER' });
   }

@@ -74,7 +74,7 @@ export function testKeys(): TestKeys {
   };
 }
 
-export async function startGraph(database: GraphDatabase): Promise<TestGraph> {
+export async function startGraph(database: GraphDatabase, options: { gatewayEnv?: Record<string, string> } = {}): Promise<TestGraph> {
   const services: Service[] = [];
   let env: Record<string, string | undefined>;
   let cleanup: () => Promise<void>;
@@ -122,6 +122,7 @@ export async function startGraph(database: GraphDatabase): Promise<TestGraph> {
         SUBGRAPH_URL_PRODUCTS: subgraphUrls.products,
         SUBGRAPH_URL_ORDERS: subgraphUrls.orders,
         ...gatewayEnv,
+        ...options.gatewayEnv,
       }),
     );
     services.push(gateway);
