@@ -1,6 +1,6 @@
 // The gateway as a user starts it: `npm run -s start:gateway` in its own process, on any
 // supergraph file (not only ours), with SUBGRAPH_URL_<NAME> overrides; bad config exits 1.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,8 +12,8 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postGraphQL } from './support/graph.js';
+import { run } from './support/processes.js';
 
-const ROOT = join(import.meta.dirname, '..');
 const typeDefs = parse(`
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
   type Query { warehouses: [Warehouse!]! }
@@ -28,25 +28,6 @@ async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-/** `npm run -s <script>` as a user types it, or with `direct`, the service under node itself (npm dies of a forwarded signal, hiding the service's exit code). */
-function run(script: string, env: Record<string, string>, direct?: string): { child: ChildProcess; output: () => string; exited: Promise<number | null>; ready: Promise<void> } {
-  let output = '';
-  const [command, args] = direct ? [process.execPath, ['--import', 'tsx', direct]] : ['npm', ['run', '-s', script]];
-  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const ready = new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('ready at')) resolve();
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    void exited.then((code) => reject(new Error(`exited with ${code} before ready:\n${output}`)));
-  });
-  ready.catch(() => {}); // observed by the tests that wait for it
-  return { child, output: () => output, exited, ready };
 }
 
 describe('the gateway alone, on a foreign supergraph', () => {
@@ -90,7 +71,7 @@ describe('the gateway alone, on a foreign supergraph', () => {
 
   it('SUBGRAPH_URL_<NAME> overrides the URL in the file; SIGTERM drains and exits 0', async () => {
     const port = await freePort();
-    const gateway = run('', { SUPERGRAPH_PATH: join(dir, 'elsewhere.graphql'), PORT: String(port), SUBGRAPH_URL_INVENTORY_SVC: subgraphUrl }, 'gateway/src/index.ts');
+    const gateway = run('', { SUPERGRAPH_PATH: join(dir, 'elsewhere.graphql'), PORT: String(port), SUBGRAPH_URL_INVENTORY_SVC: subgraphUrl }, { direct: 'gateway/src/index.ts' });
     children.push(gateway.child);
     await gateway.ready;
     const result = await postGraphQL(`http://127.0.0.1:${port}/graphql`, '{ warehouses { code } }');
@@ -117,5 +98,15 @@ describe('the gateway alone, on a foreign supergraph', () => {
     const subgraphConfig = run('start:users', { DATABASE_URL: 'mysql://nope', PORT: '-1' });
     expect(await subgraphConfig.exited).toBe(1);
     for (const name of ['DATABASE_URL', 'PORT']) expect(subgraphConfig.output()).toContain(name);
+  });
+
+  it('NODE_ENV=production refuses to start without real key material', async () => {
+    const gateway = run('start:gateway', { NODE_ENV: 'production', SUPERGRAPH_PATH: join(dir, 'direct.graphql'), PORT: '0', JWT_SECRET: '', IDENTITY_PRIVATE_KEY: '' });
+    expect(await gateway.exited).toBe(1);
+    expect(gateway.output()).toContain('JWT_SECRET: JWT_SECRET or JWKS_URL is required when NODE_ENV=production');
+    expect(gateway.output()).toContain('IDENTITY_PRIVATE_KEY: required when NODE_ENV=production');
+    const users = run('start:users', { NODE_ENV: 'production', PORT: '0', IDENTITY_PUBLIC_KEY: '' });
+    expect(await users.exited).toBe(1);
+    expect(users.output()).toContain('IDENTITY_PUBLIC_KEY: required when NODE_ENV=production');
   });
 });

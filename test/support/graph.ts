@@ -26,6 +26,8 @@ export interface TestGraph {
   gatewayUrl: string;
   subgraphUrls: Record<'users' | 'products' | 'orders', string>;
   databaseUrl: string | null;
+  /** The embedded data dir (PGlite and dev keys), or null on PostgreSQL. */
+  dataDir: string | null;
   query<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
   /** sql_statements_total summed over the three subgraphs, read from their /metrics. */
   sqlStatements(): Promise<number>;
@@ -79,6 +81,7 @@ export async function startGraph(database: GraphDatabase, options: { gatewayEnv?
   let env: Record<string, string | undefined>;
   let cleanup: () => Promise<void>;
   let dbUrl: string | null = null;
+  let dataDir: string | null = null;
   let keys: TestKeys;
   let gatewayEnv: Record<string, string> = {};
   if (database.kind === 'postgres') {
@@ -95,6 +98,7 @@ export async function startGraph(database: GraphDatabase, options: { gatewayEnv?
     env = { NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dir };
     gatewayEnv = { DATA_DIR: dir };
     keys = loadOrCreateDevKeys(dir);
+    dataDir = dir;
     cleanup = async () => rmSync(dir, { recursive: true, force: true });
   }
   const tokenFor = (email: string, options: { ttlSeconds?: number } = {}) => {
@@ -131,6 +135,7 @@ export async function startGraph(database: GraphDatabase, options: { gatewayEnv?
       gatewayUrl,
       subgraphUrls,
       databaseUrl: dbUrl,
+      dataDir,
       query: (query, variables, headers) => postGraphQL(gatewayUrl, query, variables, headers),
       sqlStatements: async () => (await Promise.all(Object.values(subgraphUrls).map((url) => metricValue(url, 'sql_statements_total')))).reduce((a, b) => a + b, 0),
       stop,

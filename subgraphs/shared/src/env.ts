@@ -7,9 +7,9 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parses `env` with `schema`, collecting every problem instead of stopping at the first. */
+/** Parses `env` with `schema`, collecting every problem instead of stopping at the first. An empty value counts as unset. */
 export function parseEnv<S extends z.ZodType>(schema: S, env: Record<string, string | undefined>): z.infer<S> {
-  const result = schema.safeParse(env);
+  const result = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== '')));
   if (result.success) return result.data;
   throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`));
 }

@@ -14,16 +14,21 @@ export function badUserInput(message: string, extensions: Record<string, unknown
 }
 
 /**
- * Hides what a client must not see: outside development an unexpected error (a bug, a database
- * failure) becomes a plain INTERNAL_SERVER_ERROR with no message detail, SQL or stack trace.
+ * Hides what a client must not see. An error that carries a stable code other than
+ * INTERNAL_SERVER_ERROR was raised on purpose (by us, by Apollo, or by a subgraph behind the
+ * gateway): it keeps its message, never a stack trace (it would only show library internals).
+ * Anything else is unexpected: outside development it becomes a bare INTERNAL_SERVER_ERROR with no
+ * message detail, SQL or stack trace; in development it keeps both, to debug with.
  */
 export function formatErrorFor(nodeEnv: string) {
   return (formatted: GraphQLFormattedError): GraphQLFormattedError => {
-    if (nodeEnv === 'development') return formatted;
-    // An error that carries a stable code was raised on purpose (by us, by Apollo, or by a
-    // subgraph behind the gateway); anything else is unexpected and shown only as its code.
     const code = formatted.extensions?.code;
-    if (typeof code === 'string' && code !== ErrorCode.INTERNAL_SERVER_ERROR) return formatted;
+    if (typeof code === 'string' && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
+      if (formatted.extensions?.stacktrace === undefined) return formatted;
+      const { stacktrace: _stacktrace, ...extensions } = formatted.extensions;
+      return { ...formatted, extensions };
+    }
+    if (nodeEnv === 'development') return formatted;
     return { message: 'Internal server error', locations: formatted.locations, path: formatted.path, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
   };
 }

@@ -1,0 +1,37 @@
+// Runs the project's npm scripts as a user would, in child processes.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+
+export interface Run {
+  child: ChildProcess;
+  output(): string;
+  stdout(): string;
+  exited: Promise<number | null>;
+  /** Resolves when the output says "ready at"; rejects if the process exits first. */
+  ready: Promise<void>;
+}
+
+/** `npm run -s <script> -- <args>` as a user types it, or with `direct`, that file under node itself (npm dies of a forwarded signal, hiding the service's exit code). */
+export function run(script: string, env: Record<string, string>, options: { args?: string[]; direct?: string } = {}): Run {
+  let output = '';
+  let stdout = '';
+  const [command, args] = options.direct ? [process.execPath, ['--import', 'tsx', options.direct]] : ['npm', ['run', '-s', script, ...(options.args ? ['--', ...options.args] : [])]];
+  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const ready = new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('ready at')) resolve();
+    };
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      onData(chunk);
+    });
+    child.stderr?.on('data', onData);
+    void exited.then((code) => reject(new Error(`exited with ${code} before ready:\n${output}`)));
+  });
+  ready.catch(() => {}); // observed by the tests that wait for it
+  return { child, output: () => output, stdout: () => stdout, exited, ready };
+}
