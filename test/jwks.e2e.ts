@@ -15,7 +15,7 @@ describe.skipIf(!template)('user tokens verified through JWKS_URL', () => {
   let jwks: Server;
   let rsa: Awaited<ReturnType<typeof generateKeyPair>>;
   let ec: Awaited<ReturnType<typeof generateKeyPair>>;
-  const token = (alg: 'RS256' | 'ES256', key: CryptoKey | Uint8Array, kid: string) =>
+  const token = (alg: 'RS256' | 'ES256', key: Parameters<SignJWT['sign']>[0], kid: string) =>
     new SignJWT({ role: 'USER' }).setProtectedHeader({ alg, kid }).setSubject(ALICE).setIssuer('https://idp.example').setAudience('commerce-graph').setExpirationTime('5m').sign(key);
   const me = (jwt: string) => graph.query('{ me { name } }', undefined, { authorization: `Bearer ${jwt}` });
 
