@@ -2,6 +2,7 @@
 import { isAbsolute, join } from 'node:path';
 import { ConfigError, logLevel, nodeEnv, parseEnv, port } from '@commerce/shared/env';
 import { z } from 'zod';
+import type { ResilienceConfig } from './resilient-source.js';
 
 export interface GatewayConfig {
   nodeEnv: 'development' | 'test' | 'production';
@@ -13,6 +14,7 @@ export interface GatewayConfig {
   /** URL overrides by graph name in upper case, from SUBGRAPH_URL_<NAME>. */
   subgraphUrls: Record<string, string>;
   auth: AuthConfig;
+  resilience: ResilienceConfig;
 }
 
 export interface AuthConfig {
@@ -46,6 +48,9 @@ const schema = z.object({
   IDENTITY_PRIVATE_KEY: z.string().min(1).optional(),
   API_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
   API_KEY_GRAPH: z.string().min(1).default('users'),
+  SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(10).max(120_000).default(3000),
+  SUBGRAPH_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
+  BREAKER_RESET_MS: z.coerce.number().int().min(100).max(600_000).default(2000),
 })
   .refine((env) => !(env.JWT_SECRET && env.JWKS_URL), { path: ['JWT_SECRET'], message: 'set JWT_SECRET or JWKS_URL, not both' })
   .refine((env) => env.NODE_ENV !== 'production' || env.JWT_SECRET || env.JWKS_URL, {
@@ -92,5 +97,6 @@ export function gatewayConfig(env: Record<string, string | undefined> = process.
       apiKeyCacheSeconds: parsed.API_KEY_CACHE_SECONDS,
       apiKeyGraph: parsed.API_KEY_GRAPH,
     },
+    resilience: { timeoutMs: parsed.SUBGRAPH_TIMEOUT_MS, retries: parsed.SUBGRAPH_RETRIES, breakerResetMs: parsed.BREAKER_RESET_MS },
   };
 }

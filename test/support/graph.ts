@@ -33,6 +33,10 @@ export interface TestGraph {
   sqlStatements(): Promise<number>;
   /** The keys this graph trusts: the user-token secret and the identity key pair (PEM). */
   keys: TestKeys;
+  /** Stops one subgraph (it drains and closes, as on SIGTERM). */
+  stopSubgraph(name: SubgraphName): Promise<void>;
+  /** Starts a stopped subgraph again, on the same port. */
+  restartSubgraph(name: SubgraphName): Promise<void>;
   /** A valid bearer token for a seeded user (by email). */
   tokenFor(email: string, options?: { ttlSeconds?: number }): Promise<string>;
   /** Headers that sign in as a seeded user. */
@@ -50,12 +54,16 @@ export async function postGraphQL<T>(url: string, query: string, variables?: Rec
   return { status: response.status, headers: response.headers, ...body };
 }
 
-export async function metricValue(graphqlUrl: string, name: string): Promise<number> {
+/** The value of one Prometheus series at a service's /metrics, matched by name and (a subset of) labels. */
+export async function metricValue(graphqlUrl: string, name: string, labels: Record<string, string> = {}): Promise<number> {
   const text = await (await fetch(graphqlUrl.replace(/\/graphql$/, '/metrics'))).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
-  if (!line) throw new Error(`${name} not found at ${graphqlUrl}`);
+  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
+  const line = text.split('\n').find((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && wanted.every((label) => l.includes(label)));
+  if (!line) throw new Error(`${name}${JSON.stringify(labels)} not found at ${graphqlUrl}`);
   return Number(line.split(' ').at(-1));
 }
+
+export type SubgraphName = 'users' | 'products' | 'orders';
 
 export type GraphDatabase = { kind: 'postgres'; template: string } | { kind: 'pglite' };
 
@@ -110,14 +118,20 @@ export async function startGraph(database: GraphDatabase, options: { gatewayEnv?
     for (const service of services.reverse()) await service.stop();
     await cleanup();
   };
+  const factories = { users: createUsersServer, products: createProductsServer, orders: createOrdersServer };
+  const running = new Map<SubgraphName, Service>();
+  const ports = new Map<SubgraphName, number>();
+  const startSubgraph = async (name: SubgraphName) => {
+    const service = await factories[name](subgraphConfig(name, { ...env, PORT: '0' }));
+    services.push(service);
+    running.set(name, service);
+    const { url, port } = await service.listen(ports.get(name) ?? 0, '127.0.0.1');
+    ports.set(name, port);
+    return url;
+  };
   try {
-    const factories = { users: createUsersServer, products: createProductsServer, orders: createOrdersServer };
     const subgraphUrls = {} as TestGraph['subgraphUrls'];
-    for (const [name, create] of Object.entries(factories) as Array<[keyof typeof factories, typeof createUsersServer]>) {
-      const service = await create(subgraphConfig(name, { ...env, PORT: '0' }));
-      services.push(service);
-      subgraphUrls[name] = (await service.listen(0, '127.0.0.1')).url;
-    }
+    for (const name of Object.keys(factories) as SubgraphName[]) subgraphUrls[name] = await startSubgraph(name);
     const gateway = await createGatewayServer(
       gatewayConfig({
         NODE_ENV: 'test',
@@ -139,6 +153,15 @@ export async function startGraph(database: GraphDatabase, options: { gatewayEnv?
       query: (query, variables, headers) => postGraphQL(gatewayUrl, query, variables, headers),
       sqlStatements: async () => (await Promise.all(Object.values(subgraphUrls).map((url) => metricValue(url, 'sql_statements_total')))).reduce((a, b) => a + b, 0),
       stop,
+      stopSubgraph: async (name) => {
+        const service = running.get(name);
+        running.delete(name);
+        services.splice(services.indexOf(service as Service), 1);
+        await service?.stop();
+      },
+      restartSubgraph: async (name) => {
+        await startSubgraph(name);
+      },
       keys,
       tokenFor,
       as: async (email) => ({ authorization: `Bearer ${await tokenFor(email)}` }),

@@ -1,0 +1,157 @@
+// A subgraph that is down or never answers costs only its own fields: HTTP 200, partial data,
+// SUBGRAPH_UNAVAILABLE at the missing paths. Timeouts bound every fetch, queries (never mutations)
+// are retried, the breaker fails fast while a subgraph is down and closes when it is back.
+import { createServer, type Server, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createGatewayServer } from '@commerce/gateway';
+import { gatewayConfig } from '@commerce/gateway/config';
+import { userIdFor } from '@commerce/db/ids';
+import { generateSeed } from '@commerce/db/seed-data';
+import type { Service } from '@commerce/shared';
+import { metricValue, postGraphQL, startGraph, type TestGraph } from './support/graph.js';
+
+const template = inject('templateDatabase');
+const ALICE = userIdFor('alice@example.com');
+const PRODUCT = generateSeed().products[0]!.id;
+const ME = '{ me { name orders(first: 3) { totalCount edges { node { id } } } } }';
+
+/** Accepts TCP connections and never answers: the slowest possible subgraph. */
+async function blackHole(): Promise<{ url: string; connections: () => number; close: () => Promise<void> }> {
+  let count = 0;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    count++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}/graphql`,
+    connections: () => count,
+    close: () => new Promise((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+describe.skipIf(!template)('partial failure', () => {
+  let graph: TestGraph;
+  beforeAll(async () => {
+    graph = await startGraph({ kind: 'postgres', template: template as string }, { gatewayEnv: { BREAKER_RESET_MS: '500', SUBGRAPH_TIMEOUT_MS: '1000' } });
+  });
+  afterAll(() => graph?.stop());
+
+  it('orders down: me.name is served, orders is null with SUBGRAPH_UNAVAILABLE at its path; back within 5 s of a restart', async () => {
+    const alice = await graph.as('alice@example.com');
+    expect((await graph.query(ME, undefined, alice)).data?.me.orders.totalCount).toBe(40);
+
+    await graph.stopSubgraph('orders');
+    let restartedYet = false;
+    try {
+      for (let i = 0; i < 6; i++) {
+        const started = Date.now();
+        const result = await graph.query(ME, undefined, alice);
+        expect(result.status).toBe(200);
+        expect(result.data).toEqual({ me: { name: 'Alice Example', orders: null } });
+        expect(result.errors).toHaveLength(1);
+        expect(result.errors?.[0]).toMatchObject({ path: ['me', 'orders'], extensions: { code: 'SUBGRAPH_UNAVAILABLE', subgraph: 'orders' } });
+        expect(Date.now() - started).toBeLessThan(1000);
+      }
+      expect(await metricValue(graph.gatewayUrl, 'circuit_breaker_state', { subgraph: 'orders' })).toBe(2);
+      const open = await graph.query(ME, undefined, alice);
+      expect(open.errors?.[0]?.extensions?.reason).toBe('circuit_open');
+
+      await graph.restartSubgraph('orders');
+      restartedYet = true;
+      const restarted = Date.now();
+      let recovered = false;
+      while (!recovered && Date.now() - restarted < 5000) {
+        const result = await graph.query(ME, undefined, alice);
+        recovered = result.errors === undefined && result.data?.me.orders?.totalCount === 40;
+        if (!recovered) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      console.log(`orders: full data again ${Date.now() - restarted} ms after the restart`);
+      expect(recovered).toBe(true);
+      expect(await metricValue(graph.gatewayUrl, 'circuit_breaker_state', { subgraph: 'orders' })).toBe(0);
+    } finally {
+      if (!restartedYet) await graph.restartSubgraph('orders');
+    }
+  });
+
+  it('products down: users data is served beside it, per entity path', async () => {
+    await graph.stopSubgraph('products');
+    try {
+        const result = await graph.query(`{ product(id: "${PRODUCT}") { name } user(id: "${ALICE}") { name } }`);
+        expect(result.status).toBe(200);
+        expect(result.data).toEqual({ product: null, user: { name: 'Alice Example' } });
+        expect(result.errors?.map((e) => [e.path?.join('.'), e.extensions?.code])).toEqual([['product', 'SUBGRAPH_UNAVAILABLE']]);
+
+        const nested = await graph.query('{ me { orders(first: 2) { edges { node { id items { quantity product { name } } } } } } }', undefined, await graph.as('alice@example.com'));
+        expect(nested.status).toBe(200);
+        const orders = nested.data?.me.orders.edges;
+        expect(orders).toHaveLength(2);
+        const items = orders.flatMap((edge: any) => edge.node.items);
+        expect(items.every((item: any) => item.quantity > 0 && item.product === null)).toBe(true);
+        expect(nested.errors?.length).toBe(items.length);
+        // Each error names the field the products fetch would have filled, under the line it belongs to.
+        expect(nested.errors?.every((e) => e.extensions?.code === 'SUBGRAPH_UNAVAILABLE' && e.path?.join('.').match(/^me\.orders\.edges\.\d\.node\.items\.\d\.product\.name$/))).toBe(true);
+    } finally {
+      await graph.restartSubgraph('products');
+    }
+  });
+});
+
+describe.skipIf(!template)('a subgraph that never answers', () => {
+  let graph: TestGraph;
+  let hole: Awaited<ReturnType<typeof blackHole>>;
+  let gateway: Service;
+  let url: string;
+  beforeAll(async () => {
+    graph = await startGraph({ kind: 'postgres', template: template as string });
+    hole = await blackHole();
+    gateway = await createGatewayServer(gatewayConfig({
+      NODE_ENV: 'test', LOG_LEVEL: 'silent', JWT_SECRET: graph.keys.jwtSecret, IDENTITY_PRIVATE_KEY: graph.keys.identityPrivateKey,
+      SUBGRAPH_URL_USERS: graph.subgraphUrls.users, SUBGRAPH_URL_ORDERS: graph.subgraphUrls.orders, SUBGRAPH_URL_PRODUCTS: hole.url,
+      SUBGRAPH_TIMEOUT_MS: '300', SUBGRAPH_RETRIES: '2', BREAKER_RESET_MS: '60000',
+    }));
+    url = (await gateway.listen(0, '127.0.0.1')).url;
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await hole?.close();
+    await graph?.stop();
+  });
+
+  it('times out, retries a query (3 attempts) but never a mutation (1), then the breaker fails fast', async () => {
+    const query = `{ product(id: "${PRODUCT}") { name } user(id: "${ALICE}") { name } }`;
+    let before = hole.connections();
+    let started = Date.now();
+    const slow = await postGraphQL<any>(url, query);
+    const took = Date.now() - started;
+    expect(slow.status).toBe(200);
+    expect(slow.data).toEqual({ product: null, user: { name: 'Alice Example' } });
+    expect(slow.errors?.[0]?.extensions).toMatchObject({ code: 'SUBGRAPH_UNAVAILABLE', subgraph: 'products', reason: 'timeout' });
+    expect(hole.connections() - before).toBe(3);
+    expect(took).toBeGreaterThanOrEqual(900);
+    expect(took).toBeLessThan(2000);
+
+    const admin = { authorization: `Bearer ${await graph.tokenFor('admin@example.com')}` };
+    before = hole.connections();
+    const mutation = await postGraphQL<any>(url, `mutation { updateProduct(id: "${PRODUCT}", input: { stock: 1 }) { product { stock } } }`, undefined, admin);
+    expect(mutation.status).toBe(200);
+    expect(mutation.errors?.[0]?.extensions).toMatchObject({ code: 'SUBGRAPH_UNAVAILABLE', reason: 'timeout' });
+    expect(hole.connections() - before).toBe(1);
+
+    for (let i = 0; i < 4; i++) await postGraphQL(url, query); // enough failures to open the breaker
+    before = hole.connections();
+    started = Date.now();
+    const fast = await postGraphQL<any>(url, query);
+    expect(fast.errors?.[0]?.extensions?.reason).toBe('circuit_open');
+    expect(fast.data?.user).toEqual({ name: 'Alice Example' });
+    expect(Date.now() - started).toBeLessThan(200);
+    expect(hole.connections() - before).toBe(0);
+  });
+});
