@@ -13,7 +13,7 @@ import { userIdFor } from '@commerce/db/ids';
 import { generateSeed } from '@commerce/db/seed-data';
 import { loadOrCreateDevKeys, type Service, subgraphConfig } from '@commerce/shared';
 import { createUsersServer } from '@commerce/users';
-import { adminQuery, databaseUrl, uniqueName } from './postgres.js';
+import { cloneDatabase } from './postgres.js';
 
 export interface GraphQLResponse<T = Record<string, any>> {
   status: number;
@@ -95,11 +95,10 @@ export async function startGraph(database: GraphDatabase, options: { gatewayEnv?
   if (database.kind === 'postgres') {
     keys = testKeys();
     gatewayEnv = { JWT_SECRET: keys.jwtSecret, IDENTITY_PRIVATE_KEY: keys.identityPrivateKey };
-    const name = uniqueName('commerce_test');
-    await adminQuery(`CREATE DATABASE ${name} TEMPLATE ${database.template}`);
-    dbUrl = databaseUrl(name);
+    const clone = await cloneDatabase(database.template);
+    dbUrl = clone.url;
     env = { NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: dbUrl, MIGRATE_ON_START: 'true', SEED_ON_START: 'false', IDENTITY_PUBLIC_KEY: keys.identityPublicKey };
-    cleanup = () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    cleanup = clone.drop;
   } else {
     // The embedded default: development keys generated under the data dir, as `npm start` does.
     const dir = mkdtempSync(join(tmpdir(), 'commerce-pglite-'));

@@ -36,3 +36,10 @@ export async function adminQuery(sql: string): Promise<void> {
 }
 
 export const uniqueName = (prefix: string): string => `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+
+/** A fresh database cloned from the seeded template; returns its URL and a drop function. */
+export async function cloneDatabase(template: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = uniqueName('commerce_test');
+  await adminQuery(`CREATE DATABASE ${name} TEMPLATE ${template}`);
+  return { url: databaseUrl(name), drop: () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}

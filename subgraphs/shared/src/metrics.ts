@@ -33,10 +33,10 @@ export function requestMetricsPlugin(metrics: ServiceMetrics): ApolloServerPlugi
     async requestDidStart() {
       const end = metrics.requestDuration.startTimer();
       return {
-        async willSendResponse({ request, response, errors }) {
+        async willSendResponse({ response, errors, operationName }) {
           const body = response.body;
           const failed = (errors?.length ?? 0) > 0 || (body.kind === 'single' && (body.singleResult.errors?.length ?? 0) > 0);
-          end({ operation: operationLabel(request.operationName), outcome: failed ? 'error' : 'ok' });
+          end({ operation: operationLabel(operationName), outcome: failed ? 'error' : 'ok' });
         },
       };
     },

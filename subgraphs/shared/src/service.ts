@@ -10,6 +10,7 @@ import express from 'express';
 import type { Logger } from './logger.js';
 import { type ServiceMetrics, requestMetricsPlugin } from './metrics.js';
 import { formatErrorFor } from './errors.js';
+import { requestLogPlugin } from './request-log.js';
 
 export interface ReadyReport {
   ready: boolean;
@@ -51,7 +52,12 @@ export async function createService<C extends BaseContext>(options: ServiceOptio
     ...options.apollo,
     includeStacktraceInErrorResponses: options.nodeEnv === 'development',
     formatError: formatErrorFor(options.nodeEnv),
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), requestMetricsPlugin(options.metrics), ...(options.apollo.plugins ?? [])],
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      requestMetricsPlugin(options.metrics),
+      requestLogPlugin(options.logger),
+      ...(options.apollo.plugins ?? []),
+    ],
   } as ApolloServerOptions<C>);
   await apollo.start();
 
