@@ -16,10 +16,15 @@ import { run } from './support/processes.js';
 
 const typeDefs = parse(`
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
-  type Query { warehouses: [Warehouse!]! }
+  type Query { warehouses: [Warehouse!]! slowCount: Int! }
   type Warehouse @key(fields: "code") { code: ID! city: String! }
 `);
-const resolvers = { Query: { warehouses: () => [{ code: 'AMS', city: 'Amsterdam' }, { code: 'LIS', city: 'Lisbon' }] } };
+const resolvers = {
+  Query: {
+    warehouses: () => [{ code: 'AMS', city: 'Amsterdam' }, { code: 'LIS', city: 'Lisbon' }],
+    slowCount: async () => new Promise((resolve) => setTimeout(() => resolve(2), 800)),
+  },
+};
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -79,6 +84,21 @@ describe('the gateway alone, on a foreign supergraph', () => {
     expect(result.data).toEqual({ warehouses: [{ code: 'AMS' }, { code: 'LIS' }] });
     gateway.child.kill('SIGTERM');
     expect(await gateway.exited).toBe(0);
+  });
+
+  it('SIGTERM lets a request in flight finish, then exits 0', async () => {
+    const port = await freePort();
+    const gateway = run('', { SUPERGRAPH_PATH: join(dir, 'direct.graphql'), PORT: String(port) }, { direct: 'gateway/src/index.ts' });
+    children.push(gateway.child);
+    await gateway.ready;
+    const inFlight = postGraphQL(`http://127.0.0.1:${port}/graphql`, '{ slowCount }');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    gateway.child.kill('SIGTERM');
+    const result = await inFlight;
+    expect(result.status).toBe(200);
+    expect(result.data).toEqual({ slowCount: 2 });
+    expect(await gateway.exited).toBe(0);
+    await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
   });
 
   it('bad configuration prints every problem and exits 1', async () => {
