@@ -2,7 +2,6 @@
 // supergraph file (not only ours), with SUBGRAPH_URL_<NAME> overrides; bad config exits 1.
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { composeServices } from '@apollo/composition';
@@ -12,7 +11,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postGraphQL } from './support/graph.js';
-import { run } from './support/processes.js';
+import { freePort, run } from './support/processes.js';
 
 const typeDefs = parse(`
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
@@ -25,15 +24,6 @@ const resolvers = {
     slowCount: async () => new Promise((resolve) => setTimeout(() => resolve(2), 800)),
   },
 };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('the gateway alone, on a foreign supergraph', () => {
   let dir: string;

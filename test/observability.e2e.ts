@@ -1,23 +1,13 @@
 // Services as separate processes (npm run start:users / start:gateway), as operators run them:
 // one request id followed through both processes' JSON logs; the other subgraphs are absent, so
 // this also shows a gateway started without them serving what it can.
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { userIdFor } from '@commerce/db/ids';
 import { postGraphQL, testKeys } from './support/graph.js';
 import { cloneDatabase } from './support/postgres.js';
-import { run, type Run } from './support/processes.js';
+import { freePort, run, type Run } from './support/processes.js';
 
 const template = inject('templateDatabase');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe.skipIf(!template)('separate processes: request ids in every log', () => {
   const processes: Run[] = [];

@@ -1,5 +1,6 @@
 // Runs the project's npm scripts as a user would, in child processes.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
@@ -34,4 +35,14 @@ export function run(script: string, env: Record<string, string>, options: { args
   });
   ready.catch(() => {}); // observed by the tests that wait for it
   return { child, output: () => output, stdout: () => stdout, exited, ready };
+}
+
+/** A port nothing listens on right now (for a child process to take). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }
