@@ -11,6 +11,13 @@ describe('formatErrorFor', () => {
     }
   });
 
+  it('never passes on the internal URL and body of a subgraph\'s non-2xx answer', () => {
+    const fromSubgraph = { message: '401: Unauthorized', extensions: { code: 'UNAUTHENTICATED', serviceName: 'users', response: { url: 'http://10.0.0.7:4001/graphql', status: 401, body: { errors: [] } } } };
+    for (const env of ['development', 'production']) {
+      expect(formatErrorFor(env)(fromSubgraph)).toEqual({ message: '401: Unauthorized', extensions: { code: 'UNAUTHENTICATED', serviceName: 'users' } });
+    }
+  });
+
   it('hides unexpected errors outside development, and keeps them whole in development', () => {
     for (const env of ['test', 'production']) {
       expect(formatErrorFor(env)(unexpected)).toEqual({ message: 'Internal server error', path: ['products'], locations: undefined, extensions: { code: 'INTERNAL_SERVER_ERROR' } });

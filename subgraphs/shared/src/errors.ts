@@ -24,8 +24,10 @@ export function formatErrorFor(nodeEnv: string) {
   return (formatted: GraphQLFormattedError): GraphQLFormattedError => {
     const code = formatted.extensions?.code;
     if (typeof code === 'string' && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
-      if (formatted.extensions?.stacktrace === undefined) return formatted;
-      const { stacktrace: _stacktrace, ...extensions } = formatted.extensions;
+      // `response` is what the gateway's data source attaches when a subgraph answers non-2xx:
+      // an internal URL and raw body, never for clients.
+      if (formatted.extensions?.stacktrace === undefined && formatted.extensions?.response === undefined) return formatted;
+      const { stacktrace: _stacktrace, response: _response, ...extensions } = formatted.extensions;
       return { ...formatted, extensions };
     }
     if (nodeEnv === 'development') return formatted;
