@@ -2,6 +2,7 @@
 // SUBGRAPH_UNAVAILABLE at the missing paths. Timeouts bound every fetch, queries (never mutations)
 // are retried, the breaker fails fast while a subgraph is down and closes when it is back.
 import { createServer, type Server, type Socket } from 'node:net';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createGatewayServer } from '@commerce/gateway';
 import { gatewayConfig } from '@commerce/gateway/config';
@@ -101,6 +102,36 @@ describe.skipIf(!template)('partial failure', () => {
     } finally {
       await graph.restartSubgraph('products');
     }
+  });
+});
+
+describe.skipIf(!template)('PostgreSQL drops every connection', () => {
+  let graph: TestGraph;
+  beforeAll(async () => {
+    graph = await startGraph({ kind: 'postgres', template: template as string });
+  });
+  afterAll(() => graph?.stop());
+
+  it('the pools reconnect: the next request is served in full, no process crashes', async () => {
+    const query = `{ product(id: "${PRODUCT}") { name } me { name orders(first: 2) { totalCount } } }`;
+    const alice = await graph.as('alice@example.com');
+    expect((await graph.query(query, undefined, alice)).errors).toBeUndefined();
+    const database = new URL(graph.databaseUrl!).pathname.slice(1);
+    const admin = new pg.Client({ connectionString: graph.databaseUrl!.replace(/\/[^/]+$/, '/postgres') });
+    await admin.connect();
+    const { rows } = await admin.query<{ n: number }>('SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database]);
+    await admin.end();
+    expect(rows[0]!.n).toBeGreaterThanOrEqual(3); // at least one pooled connection per subgraph
+    const started = Date.now();
+    let served = false;
+    for (let attempt = 0; attempt < 5 && !served; attempt++) {
+      const result = await graph.query(query, undefined, alice);
+      expect(result.status).toBe(200);
+      served = result.errors === undefined && result.data?.me.orders.totalCount === 40 && typeof result.data?.product.name === 'string';
+    }
+    console.log(`after every database connection was killed: served in full again after ${Date.now() - started} ms`);
+    expect(served).toBe(true);
+    for (const url of Object.values(graph.subgraphUrls)) expect((await fetch(url.replace(/graphql$/, 'ready'))).status).toBe(200);
   });
 });
 
