@@ -64,7 +64,7 @@ describe.skipIf(!template)('partial failure', () => {
         expect(result.data).toEqual({ me: { name: 'Alice Example', orders: null } });
         expect(result.errors).toHaveLength(1);
         expect(result.errors?.[0]).toMatchObject({ path: ['me', 'orders'], extensions: { code: 'SUBGRAPH_UNAVAILABLE', subgraph: 'orders' } });
-        expect(Date.now() - started).toBeLessThan(1000);
+        expect(Date.now() - started).toBeLessThan(2000); // refused at once: far below three 1 s timeouts
       }
       expect(await metricValue(graph.gatewayUrl, 'circuit_breaker_state', { subgraph: 'orders' })).toBe(2);
       const open = await graph.query(ME, undefined, alice);
