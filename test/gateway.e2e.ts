@@ -1,6 +1,5 @@
 // The gateway as a user starts it: `npm run -s start:gateway` in its own process, on any
 // supergraph file (not only ours), with SUBGRAPH_URL_<NAME> overrides; bad config exits 1.
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +10,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postGraphQL } from './support/graph.js';
-import { freePort, run } from './support/processes.js';
+import { freePort, run, type Run } from './support/processes.js';
 
 const typeDefs = parse(`
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
@@ -29,7 +28,7 @@ describe('the gateway alone, on a foreign supergraph', () => {
   let dir: string;
   let subgraph: ApolloServer;
   let subgraphUrl: string;
-  const children: ChildProcess[] = [];
+  const children: Run[] = [];
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'commerce-gw-'));
@@ -52,7 +51,7 @@ describe('the gateway alone, on a foreign supergraph', () => {
   it('serves the graph at the URLs in the file, with /health and Sandbox at /', async () => {
     const port = await freePort();
     const gateway = run('start:gateway', { SUPERGRAPH_PATH: join(dir, 'direct.graphql'), PORT: String(port) });
-    children.push(gateway.child);
+    children.push(gateway);
     await gateway.ready;
     const result = await postGraphQL(`http://127.0.0.1:${port}/graphql`, '{ warehouses { code city } }');
     expect(result.data).toEqual({ warehouses: [{ code: 'AMS', city: 'Amsterdam' }, { code: 'LIS', city: 'Lisbon' }] });
@@ -60,30 +59,30 @@ describe('the gateway alone, on a foreign supergraph', () => {
     const sandbox = await fetch(`http://127.0.0.1:${port}/`, { headers: { accept: 'text/html' } });
     expect(sandbox.status).toBe(200);
     expect(await sandbox.text()).toMatch(/sandbox/i);
-    gateway.child.kill('SIGTERM');
+    gateway.kill('SIGTERM');
     await gateway.exited;
   });
 
   it('SUBGRAPH_URL_<NAME> overrides the URL in the file; SIGTERM drains and exits 0', async () => {
     const port = await freePort();
     const gateway = run('', { SUPERGRAPH_PATH: join(dir, 'elsewhere.graphql'), PORT: String(port), SUBGRAPH_URL_INVENTORY_SVC: subgraphUrl }, { direct: 'gateway/src/index.ts' });
-    children.push(gateway.child);
+    children.push(gateway);
     await gateway.ready;
     const result = await postGraphQL(`http://127.0.0.1:${port}/graphql`, '{ warehouses { code } }');
     expect(result.errors).toBeUndefined();
     expect(result.data).toEqual({ warehouses: [{ code: 'AMS' }, { code: 'LIS' }] });
-    gateway.child.kill('SIGTERM');
+    gateway.kill('SIGTERM');
     expect(await gateway.exited).toBe(0);
   });
 
   it('SIGTERM lets a request in flight finish, then exits 0', async () => {
     const port = await freePort();
     const gateway = run('', { SUPERGRAPH_PATH: join(dir, 'direct.graphql'), PORT: String(port) }, { direct: 'gateway/src/index.ts' });
-    children.push(gateway.child);
+    children.push(gateway);
     await gateway.ready;
     const inFlight = postGraphQL(`http://127.0.0.1:${port}/graphql`, '{ slowCount }');
     await new Promise((resolve) => setTimeout(resolve, 200));
-    gateway.child.kill('SIGTERM');
+    gateway.kill('SIGTERM');
     const result = await inFlight;
     expect(result.status).toBe(200);
     expect(result.data).toEqual({ slowCount: 2 });

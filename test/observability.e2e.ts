@@ -32,7 +32,7 @@ describe.skipIf(!template)('separate processes: request ids in every log', () =>
     await gateway.ready;
   });
   afterAll(async () => {
-    for (const p of processes) p.child.kill('SIGKILL');
+    for (const p of processes) p.kill('SIGKILL');
     await drop?.();
   });
 

@@ -7,6 +7,8 @@ export const ROOT = join(import.meta.dirname, '..', '..');
 
 export interface Run {
   child: ChildProcess;
+  /** Signals the whole process group (npm, its shell, tsx and node), so nothing is left behind. */
+  kill(signal: NodeJS.Signals): void;
   output(): string;
   stdout(): string;
   exited: Promise<number | null>;
@@ -19,7 +21,15 @@ export function run(script: string, env: Record<string, string>, options: { args
   let output = '';
   let stdout = '';
   const [command, args] = options.direct ? [process.execPath, ['--import', 'tsx', options.direct]] : ['npm', ['run', '-s', script, ...(options.args ? ['--', ...options.args] : [])]];
-  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A process group of its own: killing only npm would orphan the service it started.
+  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const kill = (signal: NodeJS.Signals) => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, signal);
+    } catch {
+      // already gone
+    }
+  };
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const ready = new Promise<void>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
@@ -34,7 +44,7 @@ export function run(script: string, env: Record<string, string>, options: { args
     void exited.then((code) => reject(new Error(`exited with ${code} before ready:\n${output}`)));
   });
   ready.catch(() => {}); // observed by the tests that wait for it
-  return { child, output: () => output, stdout: () => stdout, exited, ready };
+  return { child, kill, output: () => output, stdout: () => stdout, exited, ready };
 }
 
 /** A port nothing listens on right now (for a child process to take). */
