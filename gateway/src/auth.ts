@@ -3,16 +3,12 @@
 // with code UNAUTHENTICATED — never a silent fall-back to anonymous.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Identity } from '@commerce/shared/identity';
-import { GraphQLError } from 'graphql';
+import { unauthenticatedRequest as unauthenticated } from '@commerce/shared/auth';
 import { createRemoteJWKSet, errors as joseErrors, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import type { ApiKeyVerifier } from './api-keys.js';
 import type { AuthConfig } from './config.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function unauthenticated(reason: string): GraphQLError {
-  return new GraphQLError(`Unauthenticated: ${reason}.`, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
-}
 
 export interface UserTokenKey {
   key: Uint8Array | JWTVerifyGetKey;

@@ -16,6 +16,10 @@ export const viewerOf = (identity: Identity): Viewer | null =>
 export const unauthenticated = (message = 'Sign in to see this.'): GraphQLError =>
   new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED' } });
 
+/** Rejects the whole request (HTTP 401): a credential or identity was present but not acceptable. */
+export const unauthenticatedRequest = (reason: string): GraphQLError =>
+  new GraphQLError(`Unauthenticated: ${reason}.`, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+
 export const forbidden = (message = 'You may not see or change this.'): GraphQLError =>
   new GraphQLError(message, { extensions: { code: 'FORBIDDEN' } });
 

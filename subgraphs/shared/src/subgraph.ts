@@ -10,8 +10,8 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { migrate } from '@commerce/db/migrate';
 import { seed } from '@commerce/db/seed';
-import { GraphQLError, parse } from 'graphql';
-import { viewerOf, type Viewer } from './auth.js';
+import { parse } from 'graphql';
+import { unauthenticatedRequest, viewerOf, type Viewer } from './auth.js';
 import { loadOrCreateDevKeys } from './dev-keys.js';
 import { ANONYMOUS, IDENTITY_HEADER, type Identity, IdentityError, identityPublicKey, verifyIdentity } from './identity.js';
 import type { SubgraphConfig } from './config.js';
@@ -83,7 +83,7 @@ export async function identityFrom(req: IncomingMessage, key: KeyObject): Promis
     return await verifyIdentity(key, header);
   } catch (error) {
     const reason = error instanceof IdentityError ? error.message : 'identity not verifiable';
-    throw new GraphQLError(`Unauthenticated: ${reason}.`, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+    throw unauthenticatedRequest(reason);
   }
 }
 
