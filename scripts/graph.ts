@@ -1,11 +1,14 @@
 // npm start: the whole graph in ONE process — users, products and orders on their own ports and
 // the gateway on :4000, talking real HTTP exactly as in production. Without DATABASE_URL each
 // subgraph uses embedded PostgreSQL (PGlite) under .data/<name>/, migrated and seeded on first start.
+// Without REDIS_URL the four share one in-memory cache store, so a subgraph's purge after a write
+// reaches the gateway's response cache at once.
 import { createGatewayServer } from '@commerce/gateway';
 import { gatewayConfig } from '@commerce/gateway/config';
 import { createOrdersServer } from '@commerce/orders';
 import { createProductsServer } from '@commerce/products';
-import { ConfigError, type Service, subgraphConfig } from '@commerce/shared';
+import { type CacheStore, ConfigError, MemoryCacheStore, type Service, subgraphConfig } from '@commerce/shared';
+import { startTracing } from '@commerce/shared/tracing';
 import { createUsersServer } from '@commerce/users';
 
 
@@ -23,13 +26,18 @@ async function stopAll(code: number): Promise<never> {
 try {
   // PORT belongs to the gateway here; each subgraph takes its own default port (4001-4003).
   const env = { ...process.env, PORT: undefined };
+  // One process, one tracer provider: every span carries service.name commerce-graph, and its
+  // instrumentation scope (users, products, orders, gateway) tells the services apart.
+  await startTracing(gatewayConfig(process.env).tracing, 'commerce-graph');
+  const cache = subgraphConfig('users', env).cache;
+  const cacheStore: CacheStore | undefined = cache.redisUrl ? undefined : new MemoryCacheStore(cache.prefix);
   const subgraphs = { users: createUsersServer, products: createProductsServer, orders: createOrdersServer } as const;
   const urls: Record<string, string> = {};
   // Boot the three in parallel (each opens and, on first start, migrates and seeds its own database).
   const built = await Promise.all(
     Object.entries(subgraphs).map(async ([name, create]) => {
       const config = subgraphConfig(name as keyof typeof subgraphs, env);
-      const service = await create(config);
+      const service = await create(config, { cacheStore });
       services.push(service);
       return { name, config, service };
     }),
@@ -40,7 +48,7 @@ try {
     log(`${name} ready at ${url}`);
   }
   const config = gatewayConfig({ ...urls, ...process.env });
-  const gateway = await createGatewayServer(config);
+  const gateway = await createGatewayServer(config, { cacheStore });
   services.push(gateway);
   const { url } = await gateway.listen(config.port, config.host);
   log(`gateway ready at ${url} (${(performance.now() / 1000).toFixed(1)} s after process start)`);

@@ -9,7 +9,7 @@ const template = inject('templateDatabase');
 describe.skipIf(!template)('N+1 freedom on PostgreSQL', () => {
   let graph: TestGraph;
   beforeAll(async () => {
-    graph = await startGraph({ kind: 'postgres', template: template as string });
+    graph = await startGraph({ kind: 'postgres', template: template as string }, { env: { CACHE_ENABLED: 'false' } }); // statements counted, not cache hits
   });
   afterAll(() => graph?.stop());
 

@@ -14,6 +14,7 @@ import { metricValue, postGraphQL, startGraph, type TestGraph } from './support/
 const template = inject('templateDatabase');
 const ALICE = userIdFor('alice@example.com');
 const PRODUCT = generateSeed().products[0]!.id;
+const NO_CACHE = { CACHE_ENABLED: 'false' };
 const ME = '{ me { name orders(first: 3) { totalCount edges { node { id } } } } }';
 
 /**
@@ -46,7 +47,8 @@ async function blackHole(): Promise<{ url: string; requests: () => number; close
 describe.skipIf(!template)('partial failure', () => {
   let graph: TestGraph;
   beforeAll(async () => {
-    graph = await startGraph({ kind: 'postgres', template: template as string }, { gatewayEnv: { BREAKER_RESET_MS: '500', SUBGRAPH_TIMEOUT_MS: '1000' } });
+    // Cache off: a cached answer would (rightly) hide the outage these tests are about.
+    graph = await startGraph({ kind: 'postgres', template: template as string }, { gatewayEnv: { BREAKER_RESET_MS: '500', SUBGRAPH_TIMEOUT_MS: '1000' }, env: NO_CACHE });
   });
   afterAll(() => graph?.stop());
 
@@ -113,7 +115,7 @@ describe.skipIf(!template)('partial failure', () => {
 describe.skipIf(!template)('PostgreSQL drops every connection', () => {
   let graph: TestGraph;
   beforeAll(async () => {
-    graph = await startGraph({ kind: 'postgres', template: template as string });
+    graph = await startGraph({ kind: 'postgres', template: template as string }, { env: NO_CACHE });
   });
   afterAll(() => graph?.stop());
 
@@ -146,7 +148,7 @@ describe.skipIf(!template)('a subgraph that never answers', () => {
   let gateway: Service;
   let url: string;
   beforeAll(async () => {
-    graph = await startGraph({ kind: 'postgres', template: template as string });
+    graph = await startGraph({ kind: 'postgres', template: template as string }, { env: NO_CACHE });
     hole = await blackHole();
     gateway = await createGatewayServer(gatewayConfig({
       NODE_ENV: 'test', LOG_LEVEL: 'silent', JWT_SECRET: graph.keys.jwtSecret, IDENTITY_PRIVATE_KEY: graph.keys.identityPrivateKey,

@@ -1,7 +1,14 @@
 // The gateway configuration: one typed object built from the environment at start.
 import { isAbsolute, join } from 'node:path';
-import { ConfigError, logLevel, nodeEnv, parseEnv, port } from '@commerce/shared/env';
+import { type CacheConfig, cacheConfigOf, cacheEnv } from '@commerce/shared/cache-config';
+import { booleanFlag, ConfigError, logLevel, nodeEnv, parseEnv, port } from '@commerce/shared/env';
+import { type TracingConfig, tracingConfig, tracingEnv } from '@commerce/shared/tracing';
 import { z } from 'zod';
+import type { BudgetLimits } from './client-budget.js';
+import { COST_DEFAULTS, type CostModel } from './operation-cost.js';
+import type { IntrospectionPolicy } from './introspection-policy.js';
+import { QUERY_LIMIT_DEFAULTS, type QueryLimits } from './query-limits.js';
+import { EDGE_DEFAULTS, type EdgeConfig } from '@commerce/shared/service';
 import type { ResilienceConfig } from './resilient-source.js';
 
 export interface GatewayConfig {
@@ -15,6 +22,21 @@ export interface GatewayConfig {
   subgraphUrls: Record<string, string>;
   auth: AuthConfig;
   resilience: ResilienceConfig;
+  cache: CacheConfig;
+  /** The max-age browsers and CDNs are told for cacheable responses (they cannot hear purges). */
+  httpCacheMaxAgeSeconds: number;
+  /** Per-client budgets; null when RATE_LIMIT_ENABLED=false. */
+  budgets: BudgetLimits | null;
+  /** How operations are weighed against the budgets. */
+  cost: CostModel;
+  /** Static limits checked before execution (QUERY_LIMIT_EXCEEDED). */
+  queryLimits: QueryLimits & { cost: number };
+  http: EdgeConfig;
+  introspection: IntrospectionPolicy;
+  /** How many proxies in front of the gateway append to X-Forwarded-For (0: use the peer address). */
+  trustProxyHops: number;
+  /** OpenTelemetry export; null (the default) loads no tracing code at all. */
+  tracing: TracingConfig | null;
 }
 
 export interface AuthConfig {
@@ -34,6 +56,28 @@ export interface AuthConfig {
 
 export const AUTH_DEFAULTS = { issuer: 'commerce-auth', audience: 'commerce-graph' } as const;
 
+/** "capacity,refill per second", e.g. "3000,50": a bucket of 3,000 cost points refilling 50 a second. */
+const bucket = z
+  .string()
+  .regex(/^\s*\d+\s*,\s*\d+(\.\d+)?\s*$/, 'must be "capacity,refill per second", e.g. "3000,50"')
+  .transform((text) => {
+    const [capacity, refillPerSecond] = text.split(',').map(Number) as [number, number];
+    return { capacity, refillPerSecond };
+  })
+  .refine((limit) => limit.capacity >= 1 && limit.refillPerSecond > 0, 'capacity must be at least 1 and the refill above 0');
+
+/** Defaults (README "Limits"): browsing freely and a few orders a minute fit easily; crawling does not. */
+export const BUDGET_DEFAULTS = { anonymous: '3000,50', user: '10000,100', admin: '200000,2000', partner: '50000,500' } as const;
+
+/** The most any one operation may cost (a 50 × 50 nested page of users' orders costs about 60,000). */
+export const MAX_COST_DEFAULT = 100_000;
+
+const limit = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
+const origins = z
+  .string()
+  .transform((text) => text.split(',').map((origin) => origin.trim()).filter(Boolean))
+  .pipe(z.array(z.union([z.literal('*'), z.url({ protocol: /^https?$/ }).transform((url) => new URL(url).origin)])));
+
 const schema = z.object({
   NODE_ENV: nodeEnv,
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -51,6 +95,53 @@ const schema = z.object({
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(10).max(120_000).default(3000),
   SUBGRAPH_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
   BREAKER_RESET_MS: z.coerce.number().int().min(100).max(600_000).default(2000),
+  HTTP_CACHE_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(0),
+  RATE_LIMIT_ENABLED: booleanFlag(true),
+  RATE_LIMIT_ANONYMOUS: bucket.prefault(BUDGET_DEFAULTS.anonymous),
+  RATE_LIMIT_USER: bucket.prefault(BUDGET_DEFAULTS.user),
+  RATE_LIMIT_PARTNER: bucket.prefault(BUDGET_DEFAULTS.partner),
+  RATE_LIMIT_ADMIN: bucket.prefault(BUDGET_DEFAULTS.admin),
+  QUERY_MAX_COST: limit(MAX_COST_DEFAULT, 10_000_000),
+  QUERY_MAX_DEPTH: limit(QUERY_LIMIT_DEFAULTS.depth, 1000),
+  QUERY_MAX_ALIASES: limit(QUERY_LIMIT_DEFAULTS.aliases, 10_000),
+  QUERY_MAX_ROOT_FIELDS: limit(QUERY_LIMIT_DEFAULTS.rootFields, 1000),
+  QUERY_MAX_DIRECTIVES: limit(QUERY_LIMIT_DEFAULTS.directives, 10_000),
+  QUERY_MAX_DIRECTIVES_PER_FIELD: limit(QUERY_LIMIT_DEFAULTS.directivesPerNode, 100),
+  QUERY_MAX_TOKENS: limit(QUERY_LIMIT_DEFAULTS.tokens, 1_000_000),
+  HTTP_BODY_LIMIT_BYTES: limit(EDGE_DEFAULTS.bodyLimitBytes, 100 * 1024 * 1024),
+  HTTP_HEADERS_TIMEOUT_MS: limit(EDGE_DEFAULTS.headersTimeoutMs, 600_000),
+  HTTP_REQUEST_TIMEOUT_MS: limit(EDGE_DEFAULTS.requestTimeoutMs, 3_600_000),
+  CORS_ORIGINS: origins.optional(),
+  INTROSPECTION: z.enum(['on', 'authenticated', 'off']).optional(),
+  RATE_LIMIT_TIERS: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        const parsed = JSON.parse(text) as Record<string, string>;
+        return Object.fromEntries(Object.entries(parsed).map(([tier, value]) => [tier, bucket.parse(value)]));
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON like {"gold":"100000,1000"} (tier: "capacity,refill per second")' });
+        return z.NEVER;
+      }
+    })
+    .optional(),
+  COST_WEIGHTS: z
+    .string()
+    .transform((text, ctx) => {
+      const weights = z.record(z.string().regex(/^\w+\.\w+$/), z.number().min(0).max(100_000));
+      try {
+        const parsed = weights.safeParse(JSON.parse(text));
+        if (parsed.success) return parsed.data;
+      } catch {
+        // reported below
+      }
+      ctx.addIssue({ code: 'custom', message: 'must be JSON like {"Query.products":2,"Mutation.placeOrder":20} (Type.field: weight)' });
+      return z.NEVER;
+    })
+    .optional(),
+  TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+  ...cacheEnv,
+  ...tracingEnv,
 })
   .refine((env) => !(env.JWT_SECRET && env.JWKS_URL), { path: ['JWT_SECRET'], message: 'set JWT_SECRET or JWKS_URL, not both' })
   .refine((env) => env.NODE_ENV !== 'production' || env.JWT_SECRET || env.JWKS_URL, {
@@ -98,5 +189,30 @@ export function gatewayConfig(env: Record<string, string | undefined> = process.
       apiKeyGraph: parsed.API_KEY_GRAPH,
     },
     resilience: { timeoutMs: parsed.SUBGRAPH_TIMEOUT_MS, retries: parsed.SUBGRAPH_RETRIES, breakerResetMs: parsed.BREAKER_RESET_MS },
+    cache: cacheConfigOf(parsed),
+    httpCacheMaxAgeSeconds: parsed.HTTP_CACHE_MAX_AGE_SECONDS,
+    budgets: parsed.RATE_LIMIT_ENABLED
+      ? { anonymous: parsed.RATE_LIMIT_ANONYMOUS, user: parsed.RATE_LIMIT_USER, admin: parsed.RATE_LIMIT_ADMIN, partner: parsed.RATE_LIMIT_PARTNER, tiers: parsed.RATE_LIMIT_TIERS ?? {} }
+      : null,
+    cost: { ...COST_DEFAULTS, weights: parsed.COST_WEIGHTS ?? {} },
+    queryLimits: {
+      cost: parsed.QUERY_MAX_COST,
+      depth: parsed.QUERY_MAX_DEPTH,
+      aliases: parsed.QUERY_MAX_ALIASES,
+      rootFields: parsed.QUERY_MAX_ROOT_FIELDS,
+      directives: parsed.QUERY_MAX_DIRECTIVES,
+      directivesPerNode: parsed.QUERY_MAX_DIRECTIVES_PER_FIELD,
+      tokens: parsed.QUERY_MAX_TOKENS,
+    },
+    http: {
+      bodyLimitBytes: parsed.HTTP_BODY_LIMIT_BYTES,
+      headersTimeoutMs: parsed.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: parsed.HTTP_REQUEST_TIMEOUT_MS,
+      // Development: Apollo's hosted Sandbox and any local front end; production: only what is listed.
+      corsOrigins: parsed.CORS_ORIGINS ?? (parsed.NODE_ENV === 'production' ? [] : ['https://studio.apollographql.com', 'http://localhost', 'http://127.0.0.1']),
+    },
+    introspection: parsed.INTROSPECTION ?? (parsed.NODE_ENV === 'production' ? 'authenticated' : 'on'),
+    trustProxyHops: parsed.TRUST_PROXY_HOPS,
+    tracing: tracingConfig(parsed),
   };
 }

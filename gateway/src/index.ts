@@ -1,10 +1,12 @@
 import { configOrExit } from '@commerce/shared/env';
 import { runUntilSignal } from '@commerce/shared/service';
+import { startTracing } from '@commerce/shared/tracing';
 import { gatewayConfig } from './config.js';
 import { createGatewayServer } from './server.js';
 import { loadSupergraph } from './supergraph.js';
 
 const config = configOrExit(() => gatewayConfig());
+await startTracing(config.tracing, 'gateway'); // before the server is built: it picks the hooks up then
 const supergraph = configOrExit(() => loadSupergraph(config.supergraphPath, config.subgraphUrls));
-await runUntilSignal(await createGatewayServer(config, supergraph), config);
+await runUntilSignal(await createGatewayServer(config, { supergraph }), config);
 process.stdout.write(`Apollo Sandbox: http://localhost:${config.port}/\n`);

@@ -9,6 +9,7 @@ import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { GraphQLError } from 'graphql';
 import CircuitBreaker from 'opossum';
 import type { Counter, Gauge, Histogram } from 'prom-client';
+import { type Fetcher, tracing } from '@commerce/shared/tracing';
 import { failurePaths, fetchDocument, operationKind } from './failure-paths.js';
 
 export interface ResilienceConfig {
@@ -45,6 +46,12 @@ const isIncoming = <C extends Record<string, any>>(options: Options<C>): options
 
 const BREAKER_STATE = { closed: 0, halfOpen: 1, open: 2 } as const;
 
+/** What the gateway adds to every fetch, and reads from every answer. */
+export interface FetchHooks<C extends Record<string, any>> {
+  beforeSend(options: GraphQLDataSourceProcessOptions<C>): void;
+  afterReceive(response: GatewayGraphQLResponse, context: Partial<C>): void;
+}
+
 export class ResilientDataSource<TContext extends Record<string, any>> extends RemoteGraphQLDataSource<TContext> {
   private readonly breaker: CircuitBreaker<[IncomingOptions<TContext>, boolean], GatewayGraphQLResponse>;
   /** Retries allowed right now: each fetch earns a fifth of one, up to ten, so retries stay under ~20% of traffic. */
@@ -55,12 +62,11 @@ export class ResilientDataSource<TContext extends Record<string, any>> extends R
     url: string,
     private readonly resilience: ResilienceConfig,
     private readonly metrics: SubgraphFetchMetrics,
-    private readonly beforeSend: (options: GraphQLDataSourceProcessOptions<TContext>) => void,
+    private readonly hooks: FetchHooks<TContext>,
   ) {
-    super({
-      url,
-      fetcher: ((input: string, init: RequestInit) => fetch(input, { ...init, signal: AbortSignal.timeout(resilience.timeoutMs) })) as never,
-    });
+    const timed: Fetcher = (input, init) => fetch(input, { ...init, signal: AbortSignal.timeout(resilience.timeoutMs) });
+    // With tracing on, each attempt is a client span whose context travels as `traceparent`.
+    super({ url, fetcher: (tracing()?.clientFetch(subgraph, timed) ?? timed) as never });
     this.breaker = new CircuitBreaker((options: IncomingOptions<TContext>, retryable: boolean) => this.attempt(options, retryable), {
       timeout: false, // each attempt has its own timeout
       resetTimeout: resilience.breakerResetMs,
@@ -78,7 +84,12 @@ export class ResilientDataSource<TContext extends Record<string, any>> extends R
   }
 
   override willSendRequest(options: GraphQLDataSourceProcessOptions<TContext>): void {
-    this.beforeSend(options);
+    this.hooks.beforeSend(options);
+  }
+
+  override async didReceiveResponse({ response, context }: { response: GatewayGraphQLResponse; context: Partial<TContext> }): Promise<GatewayGraphQLResponse> {
+    this.hooks.afterReceive(response, context);
+    return response;
   }
 
   override async process(options: GraphQLDataSourceProcessOptions<TContext>): Promise<GatewayGraphQLResponse> {

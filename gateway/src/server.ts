@@ -1,16 +1,29 @@
 // Builds the gateway (no listening): @apollo/gateway inside @apollo/server, running from a
 // supergraph file, so it starts whether or not the subgraphs are up.
+import { createHash } from 'node:crypto';
 import { ApolloGateway } from '@apollo/gateway';
+import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
+import type { CacheStore } from '@commerce/shared/cache-store';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { type DevKeys, loadOrCreateDevKeys } from '@commerce/shared/dev-keys';
+import { CACHE_TAGS_EXTENSION } from '@commerce/shared/cache-tags';
 import { IDENTITY_HEADER, type Identity, identityPrivateKey, signIdentity } from '@commerce/shared/identity';
 import { createLogger } from '@commerce/shared/logger';
-import { createMetrics } from '@commerce/shared/metrics';
+import { cacheCounters, createMetrics, rateLimitedCounter } from '@commerce/shared/metrics';
+import { openCache } from '@commerce/shared/open-cache';
+import { closeRedisClient, createRedisClient } from '@commerce/shared/redis-client';
 import { createService, type Service } from '@commerce/shared/service';
 import { ApiKeyVerifier } from './api-keys.js';
+import { FailOpenBudgetStore, MemoryBudgetStore, RedisBudgetStore } from './budget-store.js';
+import { clientBudgetPlugin } from './client-budget.js';
+import { clientIp } from './client-ip.js';
+import { costPlugin } from './cost-plugin.js';
+import { compressionMiddleware, corsMiddleware, queryLimitsMiddleware } from './edge.js';
+import { introspectionPlugin } from './introspection-policy.js';
 import { Authenticator, userTokenKey } from './auth.js';
 import type { GatewayConfig } from './config.js';
 import { ResilientDataSource, type SubgraphFetchMetrics } from './resilient-source.js';
+import { responseCachePlugin } from './response-cache.js';
 import { loadSupergraph, type Supergraph } from './supergraph.js';
 
 export interface GatewayContext {
@@ -18,14 +31,27 @@ export interface GatewayContext {
   identity: Identity;
   /** The identity, signed for the subgraphs (once per request, sent with every subgraph fetch). */
   identityToken: string;
+  /** What the subgraphs said this response was built from (for the response cache). */
+  cacheTags: Set<string>;
+  /** The client's address (TRUST_PROXY_HOPS applied). */
+  clientIp: string;
+  /** The operation's cost (cost-plugin.ts), charged to the client's budget. */
+  cost: number;
 }
 
-export async function createGatewayServer(
-  config: GatewayConfig,
-  supergraph: Supergraph = loadSupergraph(config.supergraphPath, config.subgraphUrls),
-): Promise<Service> {
+export interface GatewayDependencies {
+  /** Default: the file at config.supergraphPath, with config.subgraphUrls applied. */
+  supergraph?: Supergraph;
+  /** The embedded graph shares one in-memory store with its subgraphs. */
+  cacheStore?: CacheStore;
+}
+
+export async function createGatewayServer(config: GatewayConfig, dependencies: GatewayDependencies = {}): Promise<Service> {
+  const supergraph = dependencies.supergraph ?? loadSupergraph(config.supergraphPath, config.subgraphUrls);
   const logger = createLogger('gateway', config.logLevel);
   const metrics = createMetrics('gateway');
+  const redis = config.cache.redisUrl ? createRedisClient(config.cache.redisUrl, (error) => logger.warn({ err: error.message }, 'redis connection error; cache and budgets fall back until it reconnects')) : null;
+  const openedCache = openCache(config.cache, logger, redis, dependencies.cacheStore);
   let devKeys: DevKeys | undefined;
   const development = () => (devKeys ??= loadOrCreateDevKeys(config.auth.dataDir));
   const signingKey = identityPrivateKey(config.auth.identityPrivateKey ?? development().identityPrivateKey);
@@ -35,14 +61,28 @@ export async function createGatewayServer(
     : null;
   const authenticator = new Authenticator(config.auth, userTokenKey(config.auth, () => development().jwtSecret), apiKeys);
   const fetchMetrics = subgraphFetchMetrics(metrics.registry);
+  const limitRejections = new Counter({ name: 'query_limit_rejections_total', help: 'Operations refused by a static limit before execution, by limit.', labelNames: ['limit'] as const, registers: [metrics.registry] });
+  // Budgets: shared by every replica through Redis (a local bucket decides while it is unreachable);
+  // in memory without it (the embedded graph has one gateway).
+  const budgetStore = !config.budgets
+    ? null
+    : redis
+      ? new FailOpenBudgetStore(new RedisBudgetStore(redis, config.cache.prefix), Math.max(100, config.cache.timeoutMs), (error) => logger.warn({ err: String(error) }, 'budget store unavailable; this replica decides alone until it answers'))
+      : new MemoryBudgetStore();
   const sources: ResilientDataSource<GatewayContext>[] = [];
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.sdl,
     logger,
     buildService: ({ name, url }) => {
-      const source = new ResilientDataSource<GatewayContext>(name, supergraph.urls.get(name) ?? url ?? '', config.resilience, fetchMetrics, ({ request, context }) => {
-        if (context.requestId) request.http?.headers.set('x-request-id', context.requestId);
-        if (context.identityToken) request.http?.headers.set(IDENTITY_HEADER, context.identityToken);
+      const source = new ResilientDataSource<GatewayContext>(name, supergraph.urls.get(name) ?? url ?? '', config.resilience, fetchMetrics, {
+        beforeSend: ({ request, context }) => {
+          if (context.requestId) request.http?.headers.set('x-request-id', context.requestId);
+          if (context.identityToken) request.http?.headers.set(IDENTITY_HEADER, context.identityToken);
+        },
+        afterReceive: (response, context) => {
+          const tags = response.extensions?.[CACHE_TAGS_EXTENSION];
+          if (Array.isArray(tags) && context.cacheTags) for (const tag of tags) if (typeof tag === 'string') context.cacheTags.add(tag);
+        },
       });
       sources.push(source);
       return source;
@@ -54,14 +94,62 @@ export async function createGatewayServer(
     nodeEnv: config.nodeEnv,
     logger,
     metrics,
-    apollo: { gateway },
-    context: async ({ req, requestId }) => {
-      const identity = await authenticator.authenticate(req.headers);
-      return { requestId, identity, identityToken: await signIdentity(signingKey, { ...identity, requestId }) };
+    edge: config.http,
+    early: [corsMiddleware(config.http.corsOrigins ?? []), compressionMiddleware()],
+    beforeGraphQL: [queryLimitsMiddleware(config.queryLimits, limitRejections)],
+    apollo: {
+      gateway,
+      // Apollo parses again after the edge's check: the token cap holds there too.
+      parseOptions: { maxTokens: config.queryLimits.tokens },
+      plugins: [
+        introspectionPlugin<GatewayContext>(config.introspection),
+        costPlugin<GatewayContext>({
+          model: config.cost,
+          maxCost: config.queryLimits.cost,
+          analysisSeconds: new Histogram({
+            name: 'operation_cost_analysis_seconds',
+            help: 'Time spent computing an operation\'s cost before execution.',
+            buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01],
+            registers: [metrics.registry],
+          }),
+        }),
+        // First, so an operation over budget costs nothing more (a cache hit is counted too).
+        ...(budgetStore && config.budgets
+          ? [
+              clientBudgetPlugin<GatewayContext>({
+                store: budgetStore,
+                limits: config.budgets,
+                costOf: ({ contextValue }) => contextValue.cost,
+                rateLimited: rateLimitedCounter(metrics.registry),
+                fallbacks: new Counter({ name: 'rate_limit_fallbacks_total', help: 'Budget decisions made by one replica alone because the shared store did not answer.', registers: [metrics.registry] }),
+              }),
+            ]
+          : []),
+        // The policy is still computed (from the subgraphs' Cache-Control headers); the response
+        // cache writes the HTTP header itself.
+        ApolloServerPluginCacheControl({ calculateHttpHeaders: false }),
+        responseCachePlugin<GatewayContext>({
+          cache: openedCache.cache,
+          version: createHash('sha256').update(supergraph.sdl).digest('hex').slice(0, 12),
+          maxTtlSeconds: config.cache.responseMaxTtlSeconds,
+          httpMaxAgeSeconds: config.httpCacheMaxAgeSeconds,
+          requests: cacheCounters(metrics.registry).requests,
+        }),
+      ],
     },
-    ready: async () => ({ ready: true, checks: { supergraph: 'loaded', subgraphs: Object.fromEntries(supergraph.urls) } }),
+    context: async ({ req, requestId }) => {
+      const ip = clientIp(req, config.trustProxyHops);
+      const authenticated = await authenticator.authenticate(req.headers);
+      // Anonymous callers are known by address, to the budget here and to field limits in the subgraphs.
+      const identity = authenticated.kind === 'anonymous' ? { ...authenticated, clientIp: ip } : authenticated;
+      return { requestId, identity, clientIp: ip, identityToken: await signIdentity(signingKey, { ...identity, requestId }), cacheTags: new Set<string>(), cost: 0 };
+    },
+    ready: async () => ({ ready: true, checks: { supergraph: 'loaded', subgraphs: Object.fromEntries(supergraph.urls), cache: await openedCache.status() } }),
     onStop: async () => {
       for (const source of sources) source.shutdown();
+      await budgetStore?.close();
+      await openedCache.close();
+      if (redis) await closeRedisClient(redis);
     },
   });
 }

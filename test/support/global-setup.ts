@@ -6,14 +6,18 @@ import { seed } from '@commerce/db/seed';
 import { SUBGRAPHS } from '@commerce/db/sql-runner';
 import { openDatabase } from '@commerce/shared/database';
 import { adminQuery, databaseUrl, postgresAvailable, uniqueName } from './postgres.js';
+import { REDIS_URL, redisAvailable } from './redis.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     templateDatabase: string | null;
+    /** The shared Redis, or null when it is not running (tests that need it skip; under CI they fail). */
+    redisUrl: string | null;
   }
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  project.provide('redisUrl', (await redisAvailable()) ? REDIS_URL : null);
   if (!(await postgresAvailable())) {
     project.provide('templateDatabase', null);
     return async () => {};

@@ -11,15 +11,17 @@ import { createProductsServer } from '@commerce/products';
 import { signUserToken } from '@commerce/gateway/user-tokens';
 import { userIdFor } from '@commerce/db/ids';
 import { generateSeed } from '@commerce/db/seed-data';
-import { loadOrCreateDevKeys, type Service, subgraphConfig } from '@commerce/shared';
+import { type CacheStore, loadOrCreateDevKeys, MemoryCacheStore, type Service, subgraphConfig } from '@commerce/shared';
 import { createUsersServer } from '@commerce/users';
 import { cloneDatabase } from './postgres.js';
+import { uniquePrefix } from './redis.js';
 
 export interface GraphQLResponse<T = Record<string, any>> {
   status: number;
   headers: Headers;
   data?: T | null;
   errors?: Array<{ message: string; path?: Array<string | number>; extensions?: Record<string, any> }>;
+  extensions?: Record<string, any>;
 }
 
 export interface TestGraph {
@@ -37,6 +39,8 @@ export interface TestGraph {
   stopSubgraph(name: SubgraphName): Promise<void>;
   /** Starts a stopped subgraph again, on the same port. */
   restartSubgraph(name: SubgraphName): Promise<void>;
+  /** Starts another gateway replica on the same subgraphs and cache (env adds to the first one's). */
+  startGateway(env?: Record<string, string>, subgraphUrls?: Partial<Record<SubgraphName, string>>): Promise<{ url: string; query: TestGraph['query']; service: Service }>;
   /** A valid bearer token for a seeded user (by email). */
   tokenFor(email: string, options?: { ttlSeconds?: number }): Promise<string>;
   /** Headers that sign in as a seeded user. */
@@ -84,7 +88,15 @@ export function testKeys(): TestKeys {
   };
 }
 
-export async function startGraph(database: GraphDatabase, options: { gatewayEnv?: Record<string, string> } = {}): Promise<TestGraph> {
+export interface GraphOptions {
+  gatewayEnv?: Record<string, string>;
+  /** Environment for all four services (e.g. CACHE_ENABLED=false). */
+  env?: Record<string, string>;
+  /** Cache in this Redis (under a prefix of the graph's own); default: one in-memory store shared by the four, as `npm start` does. */
+  redisUrl?: string;
+}
+
+export async function startGraph(database: GraphDatabase, options: GraphOptions = {}): Promise<TestGraph> {
   const services: Service[] = [];
   let env: Record<string, string | undefined>;
   let cleanup: () => Promise<void>;
@@ -108,6 +120,15 @@ export async function startGraph(database: GraphDatabase, options: { gatewayEnv?
     dataDir = dir;
     cleanup = async () => rmSync(dir, { recursive: true, force: true });
   }
+  let cacheStore: CacheStore | undefined;
+  const cacheEnv: Record<string, string> = options.redisUrl ? { REDIS_URL: options.redisUrl, CACHE_PREFIX: uniquePrefix('graph') } : {};
+  if (!options.redisUrl) cacheStore = new MemoryCacheStore(uniquePrefix('graph'));
+  // Budgets and field limits are off unless a test asks for them (test/rate-limits.e2e.ts,
+  // test/hostile.e2e.ts): most tests send thousands of requests from one address, which is what
+  // they exist to refuse.
+  const limits = { RATE_LIMIT_ENABLED: 'false' };
+  env = { ...env, ...limits, ...cacheEnv, ...options.env };
+  gatewayEnv = { ...gatewayEnv, ...limits, ...cacheEnv, ...options.env };
   const tokenFor = (email: string, options: { ttlSeconds?: number } = {}) => {
     const role = ROLES.get(email);
     if (!role) throw new Error(`${email} is not a seeded user`);
@@ -121,7 +142,7 @@ export async function startGraph(database: GraphDatabase, options: { gatewayEnv?
   const running = new Map<SubgraphName, Service>();
   const ports = new Map<SubgraphName, number>();
   const startSubgraph = async (name: SubgraphName) => {
-    const service = await factories[name](subgraphConfig(name, { ...env, PORT: '0' }));
+    const service = await factories[name](subgraphConfig(name, { ...env, PORT: '0' }), { cacheStore });
     services.push(service);
     running.set(name, service);
     const { url, port } = await service.listen(ports.get(name) ?? 0, '127.0.0.1');
@@ -131,19 +152,27 @@ export async function startGraph(database: GraphDatabase, options: { gatewayEnv?
   try {
     const subgraphUrls = {} as TestGraph['subgraphUrls'];
     for (const name of Object.keys(factories) as SubgraphName[]) subgraphUrls[name] = await startSubgraph(name);
-    const gateway = await createGatewayServer(
-      gatewayConfig({
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'silent',
-        SUBGRAPH_URL_USERS: subgraphUrls.users,
-        SUBGRAPH_URL_PRODUCTS: subgraphUrls.products,
-        SUBGRAPH_URL_ORDERS: subgraphUrls.orders,
-        ...gatewayEnv,
-        ...options.gatewayEnv,
-      }),
-    );
-    services.push(gateway);
-    const gatewayUrl = (await gateway.listen(0, '127.0.0.1')).url;
+    const startGateway = async (extraEnv: Record<string, string> = {}, urls: Partial<Record<SubgraphName, string>> = {}) => {
+      const all = { ...subgraphUrls, ...urls };
+      const service = await createGatewayServer(
+        gatewayConfig({
+          NODE_ENV: 'test',
+          LOG_LEVEL: 'silent',
+          SUBGRAPH_URL_USERS: all.users,
+          SUBGRAPH_URL_PRODUCTS: all.products,
+          SUBGRAPH_URL_ORDERS: all.orders,
+          ...gatewayEnv,
+          ...options.gatewayEnv,
+          ...extraEnv,
+        }),
+        { cacheStore },
+      );
+      services.push(service);
+      const url = (await service.listen(0, '127.0.0.1')).url;
+      return { url, service, query: ((query, variables, headers) => postGraphQL(url, query, variables, headers)) as TestGraph['query'] };
+    };
+    const gateway = (await startGateway()).service;
+    const gatewayUrl = `http://127.0.0.1:${(gateway.httpServer.address() as { port: number }).port}/graphql`;
     return {
       gatewayUrl,
       subgraphUrls,
@@ -162,6 +191,7 @@ export async function startGraph(database: GraphDatabase, options: { gatewayEnv?
         await startSubgraph(name);
       },
       keys,
+      startGateway,
       tokenFor,
       as: async (email) => ({ authorization: `Bearer ${await tokenFor(email)}` }),
     };

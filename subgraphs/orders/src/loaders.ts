@@ -1,5 +1,5 @@
 // Per-request DataLoaders: one SQL statement per batch, one result per key, in key order.
-import { cursorFor, decodeKeyset, isUuid, manyByKey, pageRequest, rowsByIds, toConnection } from '@commerce/shared';
+import { cursorFor, decodeKeyset, entityTag, isUuid, listTag, manyByKey, pageRequest, type RequestCache, toConnection } from '@commerce/shared';
 import DataLoader from 'dataloader';
 import type { OrderStatus } from './generated/prisma/client.js';
 import { type OrderItemRow, type OrderPage, type OrderRow, type OrdersRepository, USER_ORDERS } from './repository.js';
@@ -10,10 +10,6 @@ export interface UserOrdersKey {
   first?: number | null;
   after?: string | null;
   status?: OrderStatus | null;
-}
-
-export function batchOrders(repository: Pick<OrdersRepository, 'ordersByIds'>, ids: readonly string[]): Promise<Array<OrderRow | null>> {
-  return rowsByIds(ids, (valid) => repository.ordersByIds(valid));
 }
 
 export async function batchItems(repository: Pick<OrdersRepository, 'itemsOfOrders'>, orderIds: readonly string[]): Promise<OrderItemRow[][]> {
@@ -60,11 +56,23 @@ export async function batchUserOrders(repository: Pick<OrdersRepository, 'orders
   return results;
 }
 
-export function createLoaders(repository: OrdersRepository) {
+/** The tag of one user's order list: placing or cancelling an order of theirs purges it. */
+export const userOrdersTag = (userId: string): string => listTag('Order', `user:${userId}`);
+
+export function createLoaders(repository: OrdersRepository, cache: RequestCache) {
   return {
-    order: new DataLoader<string, OrderRow | null>((ids) => batchOrders(repository, ids)),
-    itemsOfOrder: new DataLoader<string, OrderItemRow[]>((ids) => batchItems(repository, ids)),
-    ordersOfUser: new DataLoader<UserOrdersKey, OrderPage, string>((keys) => batchUserOrders(repository, keys), {
+    order: new DataLoader<string, OrderRow | null>((ids) => cache.rowsByIds('Order', ids, (valid) => repository.ordersByIds(valid))),
+    itemsOfOrder: new DataLoader<string, OrderItemRow[]>((ids) => {
+      // An order's lines are part of the order: they change with it, under its tag.
+      cache.tag(...ids.filter(isUuid).map((id) => entityTag('Order', id)));
+      return batchItems(repository, ids);
+    }),
+    ordersOfUser: new DataLoader<UserOrdersKey, OrderPage, string>(async (keys) => {
+      cache.tag(...keys.filter((key) => isUuid(key.userId)).map((key) => userOrdersTag(key.userId)));
+      const pages = await batchUserOrders(repository, keys);
+      for (const page of pages) if (!(page instanceof Error)) cache.tagRows('Order', page.edges.map((edge) => edge.node));
+      return pages;
+    }, {
       cacheKeyFn: (key) => JSON.stringify([key.userId, key.first ?? null, key.after ?? null, key.status ?? null]),
     }),
   };

@@ -1,15 +1,12 @@
-// Per-request DataLoaders: one SQL statement per batch, one result per key, in key order.
-import { rowsByIds } from '@commerce/shared';
+// Per-request DataLoaders: one SQL statement per batch, one result per key, in key order; rows
+// by id read through the shared entity cache.
+import type { RequestCache } from '@commerce/shared';
 import DataLoader from 'dataloader';
 import type { ProductRow, ProductsRepository } from './repository.js';
 
-export function batchProducts(repository: Pick<ProductsRepository, 'productsByIds'>, ids: readonly string[]): Promise<Array<ProductRow | null>> {
-  return rowsByIds(ids, (valid) => repository.productsByIds(valid));
-}
-
-export function createLoaders(repository: ProductsRepository) {
+export function createLoaders(repository: ProductsRepository, cache: RequestCache) {
   return {
-    product: new DataLoader<string, ProductRow | null>((ids) => batchProducts(repository, ids)),
+    product: new DataLoader<string, ProductRow | null>((ids) => cache.rowsByIds('Product', ids, (valid) => repository.productsByIds(valid))),
   };
 }
 

@@ -1,6 +1,6 @@
 // Thin resolvers: unpack arguments, call a loader or the repository.
 import {
-  badUserInput, cursorFor, DateTime, isUniqueViolation, isUuid, money, pageRequest, parseAmount, parseInput, requireAdmin, toConnection, userError,
+  badUserInput, cursorFor, DateTime, entityTag, listTag, isUniqueViolation, isUuid, money, pageRequest, parseAmount, parseInput, requireAdmin, toConnection, userError,
 } from '@commerce/shared';
 import { createProductInput, updateProductInput } from './inputs.js';
 import type { ProductFilter, ProductOrderField, Resolvers } from './generated/resolvers-types.js';
@@ -18,42 +18,64 @@ function filterOf(filter: ProductFilter | null | undefined): ProductFilterInput 
 
 const NO_SUCH_PRODUCT = userError(['id'], 'No product has this id.', 'NOT_FOUND');
 
+/** Free-text search scans names and descriptions: at most this often per client, on every replica together. */
+export const SEARCH_LIMIT = { max: 60, window: '1m' } as const;
+
+/** Every product list; lists filtered by stock also carry STOCK_LISTS, so a stock change purges only those. */
+const PRODUCT_LISTS = listTag('Product');
+const STOCK_LISTS = listTag('Product', 'stock');
+
+/** What a change to a product makes stale: the product, and the lists whose members or order it may change. */
+function changedBy(id: string, changes: Record<string, unknown>): string[] {
+  const onlyStock = Object.keys(changes).every((field) => field === 'stock');
+  return [entityTag('Product', id), onlyStock ? STOCK_LISTS : PRODUCT_LISTS];
+}
+
 export const resolvers: Resolvers = {
   DateTime,
   Query: {
     product: (_parent, { id }, { loaders }) => loaders.product.load(id),
-    products: async (_parent, { filter, orderBy, ...page }, { repository }) => {
+    products: async (_parent, args, { repository, cache, limitField }, info) => {
+      const { filter, orderBy, ...page } = args;
+      if (filter?.search) await limitField({ args, info }, SEARCH_LIMIT);
       const request = pageRequest(page);
       const where = filterOf(filter);
       const order = productOrder(SORT_FIELDS[orderBy?.field ?? 'CREATED_AT'], orderBy?.direction === 'DESC' ? 'desc' : 'asc');
+      cache.tag(PRODUCT_LISTS, ...(where.inStock == null ? [] : [STOCK_LISTS]));
       const rows = await repository.listProducts(where, order, request);
+      cache.tagRows('Product', rows);
       return { ...toConnection(rows, request, (row) => cursorFor(order, row)), totalCount: () => repository.countProducts(where) };
     },
   },
   Mutation: {
-    createProduct: async (_parent, { input }, { viewer, repository }) => {
+    createProduct: async (_parent, { input }, { viewer, repository, cache }) => {
       requireAdmin(viewer);
       const parsed = parseInput(createProductInput, input);
       if (!parsed.ok) return { product: null, userErrors: parsed.userErrors };
       const { price, ...rest } = parsed.data;
       try {
-        return { product: await repository.createProduct({ ...rest, priceCents: price }), userErrors: [] };
+        const product = await repository.createProduct({ ...rest, priceCents: price });
+        await cache.purge([PRODUCT_LISTS]);
+        return { product, userErrors: [] };
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
         return { product: null, userErrors: [userError(['input', 'sku'], 'A product with this sku exists.', 'TAKEN')] };
       }
     },
-    updateProduct: async (_parent, { id, input }, { viewer, repository }) => {
+    updateProduct: async (_parent, { id, input }, { viewer, repository, cache }) => {
       requireAdmin(viewer);
       const parsed = parseInput(updateProductInput, input);
       if (!parsed.ok) return { product: null, userErrors: parsed.userErrors };
       const { price, ...rest } = parsed.data;
-      const product = isUuid(id) ? await repository.updateProduct(id, { ...rest, ...(price === undefined ? {} : { priceCents: price }) }) : null;
+      const changes = { ...rest, ...(price === undefined ? {} : { priceCents: price }) };
+      const product = isUuid(id) ? await repository.updateProduct(id, changes) : null;
+      if (product) await cache.purge(changedBy(id, changes));
       return product ? { product, userErrors: [] } : { product: null, userErrors: [NO_SUCH_PRODUCT] };
     },
-    deleteProduct: async (_parent, { id }, { viewer, repository }) => {
+    deleteProduct: async (_parent, { id }, { viewer, repository, cache }) => {
       requireAdmin(viewer);
       const product = isUuid(id) ? await repository.deleteProduct(id) : null;
+      if (product) await cache.purge([entityTag('Product', id), PRODUCT_LISTS]);
       return product ? { product, userErrors: [] } : { product: null, userErrors: [NO_SUCH_PRODUCT] };
     },
   },

@@ -2,8 +2,10 @@
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import type { SubgraphName } from '@commerce/db/sql-runner';
+import { type CacheConfig, cacheConfigOf, cacheEnv } from './cache-config.js';
 import type { DatabaseTarget } from './database.js';
 import { booleanFlag, logLevel, nodeEnv, parseEnv, port, postgresUrl } from './env.js';
+import { type TracingConfig, tracingConfig, tracingEnv } from './tracing.js';
 
 export const DEFAULT_PORTS: Record<SubgraphName, number> = { users: 4001, products: 4002, orders: 4003 };
 
@@ -22,6 +24,11 @@ export interface SubgraphConfig {
   dataDir: string;
   /** PEM (or base64 PEM) of the gateway's identity public key; null means the development key under dataDir. */
   identityPublicKey: string | null;
+  cache: CacheConfig;
+  /** RATE_LIMIT_ENABLED=false turns field limits off (load tests). */
+  rateLimitEnabled: boolean;
+  /** OpenTelemetry export; null (the default) loads no tracing code at all. */
+  tracing: TracingConfig | null;
 }
 
 const schema = z.object({
@@ -37,6 +44,9 @@ const schema = z.object({
   MIGRATE_ON_START: booleanFlag(true),
   SEED_ON_START: z.enum(['true', 'false', '1', '0']).optional(),
   IDENTITY_PUBLIC_KEY: z.string().min(1).optional(),
+  ...cacheEnv,
+  RATE_LIMIT_ENABLED: booleanFlag(true),
+  ...tracingEnv,
 }).refine((env) => env.NODE_ENV !== 'production' || env.IDENTITY_PUBLIC_KEY !== undefined, {
   path: ['IDENTITY_PUBLIC_KEY'],
   message: 'required when NODE_ENV=production (the public key of the gateway\'s identity signing key)',
@@ -74,5 +84,8 @@ export function subgraphConfig(name: SubgraphName, env: Record<string, string | 
     seedOnStart: parsed.SEED_ON_START === undefined ? database.kind === 'pglite' : ['true', '1'].includes(parsed.SEED_ON_START),
     dataDir: dataDirOf(parsed, cwd),
     identityPublicKey: parsed.IDENTITY_PUBLIC_KEY ?? null,
+    cache: cacheConfigOf(parsed),
+    rateLimitEnabled: parsed.RATE_LIMIT_ENABLED,
+    tracing: tracingConfig(parsed),
   };
 }

@@ -14,7 +14,8 @@ export type Role = 'USER' | 'ADMIN';
 
 /** Who is asking, as the gateway established it. */
 export type Identity =
-  | { kind: 'anonymous'; requestId?: string }
+  /** clientIp: the address the gateway saw, so per-client limits in subgraphs can tell anonymous callers apart. */
+  | { kind: 'anonymous'; requestId?: string; clientIp?: string }
   | { kind: 'user'; userId: string; role: Role; requestId?: string }
   | { kind: 'partner'; clientId: string; clientName: string; tier: string; requestId?: string }
   /** The gateway itself, for internal operations (API key lookup). */
@@ -58,7 +59,7 @@ export async function verifyIdentity(key: KeyObject, token: string): Promise<Ide
   };
   switch (payload.knd) {
     case 'anonymous':
-      return { kind: 'anonymous', requestId };
+      return { kind: 'anonymous', requestId, ...(typeof payload.clientIp === 'string' ? { clientIp: payload.clientIp } : {}) };
     case 'user': {
       const role = str('role');
       if (role !== 'USER' && role !== 'ADMIN') throw new IdentityError('identity role invalid');

@@ -29,6 +29,7 @@ export function sqlStatementsCounter(registry: Registry): Counter {
 
 /** Times every GraphQL request into http_request_duration_seconds{operation,outcome}. */
 export function requestMetricsPlugin(metrics: ServiceMetrics): ApolloServerPlugin {
+  const operationLabel = operationLabels();
   return {
     async requestDidStart() {
       const end = metrics.requestDuration.startTimer();
@@ -43,8 +44,44 @@ export function requestMetricsPlugin(metrics: ServiceMetrics): ApolloServerPlugi
   };
 }
 
-/** Operation names come from clients: keep only well-formed ones as label values. */
-function operationLabel(name: string | undefined | null): string {
-  if (!name) return 'anonymous';
-  return /^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name) ? name : 'invalid';
+/** How many distinct operation names get a series of their own; later ones share `other`. */
+export const MAX_OPERATION_LABELS = 200;
+
+/**
+ * Operation names come from clients: only well-formed ones become label values, and only the first
+ * MAX_OPERATION_LABELS of them, so a client inventing names cannot grow the registry without bound.
+ */
+export function operationLabels(limit = MAX_OPERATION_LABELS): (name: string | undefined | null) => string {
+  const seen = new Set<string>();
+  return (name) => {
+    if (!name) return 'anonymous';
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name)) return 'invalid';
+    if (seen.has(name)) return name;
+    if (seen.size >= limit) return 'other';
+    seen.add(name);
+    return name;
+  };
+}
+
+/** cache_requests_total{layer,result} (hit, miss, bypass) and cache_purges_total{result} (ok, deferred). */
+export function cacheCounters(registry: Registry): { requests: Counter<'layer' | 'result'>; purges: Counter<'result'> } {
+  return {
+    requests: new Counter({
+      name: 'cache_requests_total',
+      help: 'Cache lookups by layer (entity: subgraph rows; response: whole gateway responses) and result (hit, miss, bypass).',
+      labelNames: ['layer', 'result'] as const,
+      registers: [registry],
+    }),
+    purges: new Counter({
+      name: 'cache_purges_total',
+      help: 'Purges after writes: ok, or deferred (the store was unreachable; retried in the background).',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+  };
+}
+
+/** rate_limited_total{scope}: requests refused by a client budget (gateway) or a field limit (subgraphs). */
+export function rateLimitedCounter(registry: Registry): Counter<'scope'> {
+  return new Counter({ name: 'rate_limited_total', help: 'Requests refused by a rate limit, by scope (client_budget at the gateway, field in subgraphs).', labelNames: ['scope'] as const, registers: [registry] });
 }

@@ -6,16 +6,31 @@ import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerOptions, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
-import express from 'express';
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import type { Logger } from './logger.js';
 import { type ServiceMetrics, requestMetricsPlugin } from './metrics.js';
 import { formatErrorFor } from './errors.js';
 import { requestLogPlugin } from './request-log.js';
+import { tracing } from './tracing.js';
 
 export interface ReadyReport {
   ready: boolean;
   checks: Record<string, unknown>;
 }
+
+/** What every service does at the HTTP layer, before GraphQL sees a request. */
+export interface EdgeConfig {
+  /** Larger request bodies are refused with 413. */
+  bodyLimitBytes: number;
+  /** A client must have sent all its headers within this time (slowloris), else 408. */
+  headersTimeoutMs: number;
+  /** ... and the whole request, body included, within this time, else 408. */
+  requestTimeoutMs: number;
+  /** Origins allowed by CORS (gateway). An origin without a port allows every port of that host. */
+  corsOrigins?: string[];
+}
+
+export const EDGE_DEFAULTS = { bodyLimitBytes: 1024 * 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 } as const;
 
 export interface ServiceOptions<C extends BaseContext> {
   name: string;
@@ -26,6 +41,11 @@ export interface ServiceOptions<C extends BaseContext> {
   apollo: Omit<ApolloServerOptions<C>, 'plugins' | 'formatError'> & { plugins?: ApolloServerOptions<C>['plugins'] };
   context: (input: { req: IncomingMessage; requestId: string }) => Promise<C>;
   ready: () => Promise<ReadyReport>;
+  edge?: EdgeConfig;
+  /** Runs on /graphql before the body is read (CORS, compression). */
+  early?: RequestHandler[];
+  /** Runs on /graphql after the body is parsed, before Apollo (static query limits). */
+  beforeGraphQL?: RequestHandler[];
   /** Runs after the HTTP server has drained (close pools, embedded databases). */
   onStop?: () => Promise<void>;
 }
@@ -47,7 +67,18 @@ export const requestIdOf = (req: IncomingMessage): string => {
 export async function createService<C extends BaseContext>(options: ServiceOptions<C>): Promise<Service> {
   const app = express();
   app.disable('x-powered-by');
-  const httpServer = createServer(app);
+  const edge = options.edge ?? EDGE_DEFAULTS;
+  const httpServer = createServer(
+    {
+      headersTimeout: edge.headersTimeoutMs,
+      requestTimeout: edge.requestTimeoutMs,
+      // How often Node looks for requests past those timeouts (its default, 30 s, would let a
+      // stalled client hold a connection that long whatever the timeouts say).
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, edge.headersTimeoutMs / 2)),
+    },
+    app,
+  );
+  const traces = tracing(); // null unless startTracing() ran with an endpoint
   const apollo = new ApolloServer<C>({
     ...options.apollo,
     includeStacktraceInErrorResponses: options.nodeEnv === 'development',
@@ -56,6 +87,7 @@ export async function createService<C extends BaseContext>(options: ServiceOptio
       ApolloServerPluginDrainHttpServer({ httpServer }),
       requestMetricsPlugin(options.metrics),
       requestLogPlugin(options.logger),
+      ...(traces ? [traces.apolloPlugin()] : []),
       ...(options.apollo.plugins ?? []),
     ],
   } as ApolloServerOptions<C>);
@@ -78,9 +110,14 @@ export async function createService<C extends BaseContext>(options: ServiceOptio
       res.setHeader('x-request-id', requestId);
       next();
     },
-    express.json({ limit: '1mb' }),
+    ...(options.early ?? []),
+    express.json({ limit: edge.bodyLimitBytes }),
+    ...(options.beforeGraphQL ?? []),
+    ...(traces ? [traces.serverSpan(options.name)] : []),
     expressMiddleware(apollo, { context: async ({ req, res }) => options.context({ req, requestId: res.locals.requestId as string }) }),
   );
+
+  app.use(httpErrors(options.logger));
 
   let stopping: Promise<void> | undefined;
   return {
@@ -100,7 +137,29 @@ export async function createService<C extends BaseContext>(options: ServiceOptio
         await apollo.stop();
         if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
         await options.onStop?.();
+        await traces?.flush();
       })()),
+  };
+}
+
+/** A GraphQL-shaped error body for a request refused before GraphQL saw it. */
+export function sendRequestError(res: import('express').Response, status: number, code: string, message: string, extensions: Record<string, unknown> = {}): void {
+  res.status(status).json({ errors: [{ message, extensions: { code, ...extensions } }] });
+}
+
+/**
+ * Failures before GraphQL (body too large, invalid JSON, unsupported encoding) answered as GraphQL
+ * errors with a code, never Express' HTML page (which shows a stack trace in development).
+ */
+function httpErrors(logger: Logger): ErrorRequestHandler {
+  return (error, _req, res, next) => {
+    if (res.headersSent) return next(error);
+    const status = typeof error?.status === 'number' && error.status >= 400 && error.status < 500 ? (error.status as number) : 500;
+    if (status === 413) return sendRequestError(res, 413, 'BAD_REQUEST', `The request body is larger than the limit of ${error.limit} bytes.`, { limit: 'body', max: error.limit });
+    if (error?.type === 'entity.parse.failed') return sendRequestError(res, 400, 'BAD_REQUEST', 'The request body is not valid JSON.');
+    if (status < 500) return sendRequestError(res, status, 'BAD_REQUEST', typeof error?.expose === 'boolean' && error.expose ? String(error.message) : 'Bad request.');
+    logger.error({ err: error }, 'unexpected error before GraphQL');
+    return sendRequestError(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error.');
   };
 }
 

@@ -1,6 +1,6 @@
 // What every subgraph does the same way: open and prepare its database, count SQL statements,
 // build the federated schema from schema/<name>.graphql, and wrap it in the shared HTTP shell.
-import type { KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
@@ -10,15 +10,21 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { migrate } from '@commerce/db/migrate';
 import { seed } from '@commerce/db/seed';
-import { parse } from 'graphql';
+import { type GraphQLResolveInfo, parse } from 'graphql';
 import { unauthenticatedRequest, viewerOf, type Viewer } from './auth.js';
+import type { CacheStore } from './cache-store.js';
+import { cacheTagsPlugin } from './cache-tags.js';
 import { loadOrCreateDevKeys } from './dev-keys.js';
 import { ANONYMOUS, IDENTITY_HEADER, type Identity, IdentityError, identityPublicKey, verifyIdentity } from './identity.js';
 import type { SubgraphConfig } from './config.js';
 import { type Database, openDatabase } from './database.js';
 import { createLogger, type Logger } from './logger.js';
-import { createMetrics, type ServiceMetrics, sqlStatementsCounter } from './metrics.js';
+import { type FieldLimit, fieldRateLimiter, type FieldRateLimiter, MemoryRateLimitStore, RedisRateLimitStore } from './field-rate-limit.js';
+import { cacheCounters, createMetrics, rateLimitedCounter, type ServiceMetrics, sqlStatementsCounter } from './metrics.js';
+import { type OpenedCache, openCache } from './open-cache.js';
+import { closeRedisClient, createRedisClient, type RedisClient } from './redis-client.js';
 import { createService, type Service } from './service.js';
+import { RequestCache, SubgraphCache } from './subgraph-cache.js';
 
 /** The part of every subgraph's per-request context that the shell provides. */
 export interface RequestContext extends BaseContext {
@@ -28,6 +34,10 @@ export interface RequestContext extends BaseContext {
   /** The signed-in user, if the caller is one. */
   viewer: Viewer | null;
   log: Logger;
+  /** Entities through the shared cache, the tags of what this request read, purges after writes. */
+  cache: RequestCache;
+  /** Throws RATE_LIMITED when this caller has used the field too often (shared by every replica). */
+  limitField(call: { args: Record<string, unknown>; info: GraphQLResolveInfo }, limit: FieldLimit): Promise<void>;
 }
 
 export interface SubgraphRuntime {
@@ -37,12 +47,29 @@ export interface SubgraphRuntime {
   database: Database;
   /** Verifies identities forwarded by the gateway. */
   identityKey: KeyObject;
+  cache: SubgraphCache;
+  openedCache: OpenedCache;
+  fieldLimits: FieldRateLimiter;
+  /** The client for REDIS_URL, or null without one. */
+  redis: RedisClient | null;
 }
 
-export const schemaPath = (name: string): string => join(import.meta.dirname, '..', '..', '..', 'schema', `${name}.graphql`);
+/** What a subgraph may be given instead of building it from its config. */
+export interface SubgraphDependencies {
+  /** The embedded graph shares one in-memory store between its services. */
+  cacheStore?: CacheStore;
+}
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+export const schemaPath = (name: string): string => join(ROOT, 'schema', `${name}.graphql`);
+
+/** Cached rows are keyed by the Prisma schema they were read with, so a migration never meets old shapes. */
+function rowShapeVersion(name: string): string {
+  return createHash('sha256').update(readFileSync(join(ROOT, 'prisma', name, 'schema.prisma'))).digest('hex').slice(0, 12);
+}
 
 /** Opens the subgraph's database, migrates and seeds it as configured. */
-export async function prepareSubgraph(config: SubgraphConfig): Promise<SubgraphRuntime> {
+export async function prepareSubgraph(config: SubgraphConfig, dependencies: SubgraphDependencies = {}): Promise<SubgraphRuntime> {
   const logger = createLogger(config.name, config.logLevel);
   const identityKey = identityPublicKey(config.identityPublicKey ?? loadOrCreateDevKeys(config.dataDir).identityPublicKey);
   const metrics = createMetrics(config.name);
@@ -68,7 +95,17 @@ export async function prepareSubgraph(config: SubgraphConfig): Promise<SubgraphR
     await database.close().catch(() => {});
     throw error;
   }
-  return { config, logger, metrics, database, identityKey };
+  const redis = config.cache.redisUrl ? createRedisClient(config.cache.redisUrl, (error) => logger.warn({ err: error.message }, 'redis connection error; cache and field limits fall back until it reconnects')) : null;
+  const openedCache = openCache(config.cache, logger, redis, dependencies.cacheStore);
+  const cache = new SubgraphCache(openedCache.cache, `entity:${config.name}:${rowShapeVersion(config.name)}`, config.cache.entityTtlSeconds * 1000, cacheCounters(metrics.registry));
+  const fieldLimits = fieldRateLimiter({
+    // Without Redis each process counts alone (the embedded graph has one process per subgraph).
+    store: !config.rateLimitEnabled ? null : redis ? new RedisRateLimitStore(redis, config.cache.prefix) : new MemoryRateLimitStore(),
+    rateLimited: rateLimitedCounter(metrics.registry),
+    timeoutMs: Math.max(100, config.cache.timeoutMs),
+    onStoreError: (error) => logger.warn({ err: String(error) }, 'field rate-limit store unavailable; allowing the call'),
+  });
+  return { config, logger, metrics, database, identityKey, cache, openedCache, fieldLimits, redis };
 }
 
 /**
@@ -98,7 +135,7 @@ export interface SubgraphServiceOptions<C extends RequestContext> {
 }
 
 export async function createSubgraphService<C extends RequestContext>(options: SubgraphServiceOptions<C>): Promise<Service> {
-  const { config, logger, metrics, database, identityKey } = options.runtime;
+  const { config, logger, metrics, database, identityKey, cache, openedCache, fieldLimits, redis } = options.runtime;
   const typeDefs = parse(readFileSync(schemaPath(config.name), 'utf8'));
   return createService<C>({
     name: config.name,
@@ -108,18 +145,27 @@ export async function createSubgraphService<C extends RequestContext>(options: S
     apollo: {
       schema: buildSubgraphSchema({ typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }),
       // Inline traces (ftv1) feed Apollo's hosted usage reporting, which this graph does not use.
-      plugins: [ApolloServerPluginInlineTraceDisabled()],
+      plugins: [ApolloServerPluginInlineTraceDisabled(), cacheTagsPlugin<C>((context) => (cache.enabled ? context.cache.tags : null))],
     },
     context: async ({ req, requestId }) => {
       const identity = await identityFrom(req, identityKey);
-      return options.context({ requestId, identity, viewer: viewerOf(identity), log: logger.child({ requestId }) });
+      return options.context({
+        requestId,
+        identity,
+        viewer: viewerOf(identity),
+        log: logger.child({ requestId }),
+        cache: new RequestCache(cache),
+        limitField: ({ args, info }, limit) => fieldLimits({ args, identity, info }, limit),
+      });
     },
     ready: async () => {
       const reachable = await database.ping();
-      return { ready: reachable, checks: { database: reachable ? 'ok' : 'unreachable' } };
+      return { ready: reachable, checks: { database: reachable ? 'ok' : 'unreachable', cache: await openedCache.status() } };
     },
     onStop: async () => {
       await options.onStop?.();
+      await openedCache.close();
+      if (redis) await closeRedisClient(redis);
       await database.close();
     },
   });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { uncachedRequest } from '@commerce/shared/testing';
 import { createLoaders } from './loaders.js';
 import type { UserRow, UsersRepository } from './repository.js';
 
@@ -14,7 +15,7 @@ describe('users loaders', () => {
         return ids.filter((key) => key !== id(2)).map((key) => user(Number(key.slice(-12)))).reverse();
       },
     } as unknown as UsersRepository;
-    const loaders = createLoaders(repository);
+    const loaders = createLoaders(repository, uncachedRequest());
     const results = await Promise.all([id(3), id(1), id(2), 'bad', id(3)].map((key) => loaders.user.load(key)));
     expect(results.map((u) => u?.id ?? null)).toEqual([id(3), id(1), null, null, id(3)]);
     expect(batches).toEqual([[id(3), id(1), id(2)]]);

@@ -1,15 +1,12 @@
-// Per-request DataLoaders: one SQL statement per batch, one result per key, in key order.
-import { rowsByIds } from '@commerce/shared';
+// Per-request DataLoaders: one SQL statement per batch, one result per key, in key order; rows
+// by id read through the shared entity cache.
+import type { RequestCache } from '@commerce/shared';
 import DataLoader from 'dataloader';
 import type { UserRow, UsersRepository } from './repository.js';
 
-export function batchUsers(repository: Pick<UsersRepository, 'usersByIds'>, ids: readonly string[]): Promise<Array<UserRow | null>> {
-  return rowsByIds(ids, (valid) => repository.usersByIds(valid));
-}
-
-export function createLoaders(repository: UsersRepository) {
+export function createLoaders(repository: UsersRepository, cache: RequestCache) {
   return {
-    user: new DataLoader<string, UserRow | null>((ids) => batchUsers(repository, ids)),
+    user: new DataLoader<string, UserRow | null>((ids) => cache.rowsByIds('User', ids, (valid) => repository.usersByIds(valid))),
   };
 }
 

@@ -1,7 +1,7 @@
 // Thin resolvers: check who may ask, unpack arguments, call a loader or the repository.
 import { randomBytes } from 'node:crypto';
 import {
-  cursorFor, DateTime, forbidden, isUniqueViolation, pageRequest, parseInput, requireAdmin, requireSelfOrAdmin, requireUser, toConnection, userError,
+  cursorFor, DateTime, entityTag, forbidden, listTag, isUniqueViolation, pageRequest, parseInput, requireAdmin, requireSelfOrAdmin, requireUser, toConnection, userError,
 } from '@commerce/shared';
 import type { Resolvers } from './generated/resolvers-types.js';
 import { createApiClientInput, updateMeInput } from './inputs.js';
@@ -12,10 +12,12 @@ export const resolvers: Resolvers = {
   Query: {
     me: (_parent, _args, { viewer, loaders }) => (viewer ? loaders.user.load(viewer.userId) : null),
     user: (_parent, { id }, { loaders }) => loaders.user.load(id),
-    users: async (_parent, args, { viewer, repository }) => {
+    users: async (_parent, args, { viewer, repository, cache }) => {
       requireAdmin(viewer);
       const request = pageRequest(args);
+      cache.tag(listTag('User'));
       const rows = await repository.listUsers(request);
+      cache.tagRows('User', rows);
       return { ...toConnection(rows, request, (row) => cursorFor(USER_ORDER, row)), totalCount: () => repository.countUsers() };
     },
     _apiClientByKey: (_parent, { key }, { identity, repository }) => {
@@ -24,11 +26,12 @@ export const resolvers: Resolvers = {
     },
   },
   Mutation: {
-    updateMe: async (_parent, { input }, { viewer, repository }) => {
+    updateMe: async (_parent, { input }, { viewer, repository, cache }) => {
       const me = requireUser(viewer);
       const parsed = parseInput(updateMeInput, input);
       if (!parsed.ok) return { user: null, userErrors: parsed.userErrors };
       const user = await repository.updateUser(me.userId, parsed.data);
+      if (user) await cache.purge([entityTag('User', me.userId)]);
       return user ? { user, userErrors: [] } : { user: null, userErrors: [userError(null, 'Your account no longer exists.', 'NOT_FOUND')] };
     },
     createApiClient: async (_parent, { input }, { viewer, repository }) => {

@@ -1,0 +1,112 @@
+// npm run -s bench:cache [-- --duration 5 --rounds 3 --warmup 3 --connections 10]
+// What the response cache buys, in one run: the same catalog query against two gateways, one with
+// CACHE_ENABLED=false (off) and one caching in Redis, in front of the same three subgraph
+// processes on one seeded PostgreSQL database (so the gateways' cache is the only difference; the
+// catalog list does not go through the entity cache). Modes: off; warm (cache on, the same request: hits); cold (cache on,
+// every request a miss: a new operation name each time, so it pays the lookup and the write);
+// off-new (cache off, a new operation name each time: the gateway plans every new operation, so
+// cold's fair baseline is this, not off); and bare, a node:http process returning the same bytes
+// with nothing behind it (the floor). Rounds alternate modes so machine noise hits all alike.
+// Prints req/s, p50, p95 and ratios.
+import { spawn } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { type ProcessGraph, startProcessGraph } from '../test/support/process-graph.js';
+import { freePort, run as runScript, type Run } from '../test/support/processes.js';
+import { DEFAULT_ADMIN_URL, load, rate, type Sample, seededDatabase, summarize } from './bench-support.js';
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '10' },
+    'admin-url': { type: 'string', default: DEFAULT_ADMIN_URL },
+    'redis-url': { type: 'string', default: 'redis://127.0.0.1:6379' },
+  },
+});
+const [duration, rounds, warmup, connections] = [Number(args.duration), Number(args.rounds), Number(args.warmup), Number(args.connections)];
+const QUERY = 'query Catalog { products(first: 20) { totalCount edges { cursor node { id name price { amount currency } stock category } } pageInfo { hasNextPage endCursor } } }';
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+/** A node:http process that answers every request with these bytes: what serving them costs at least. */
+async function bareServer(body: string): Promise<{ url: string; stop: () => void }> {
+  const code = `
+    const body = Buffer.from(process.env.BODY);
+    const server = require('node:http').createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': body.length }).end(body));
+    });
+    server.keepAliveTimeout = 5000;
+    server.listen(0, '127.0.0.1', () => console.log(server.address().port));`;
+  const child = spawn(process.execPath, ['-e', code], { env: { ...process.env, BODY: body }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<string>((resolve) => child.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().trim())));
+  return { url: `http://127.0.0.1:${port}/graphql`, stop: () => child.kill('SIGKILL') };
+}
+
+const database = await seededDatabase(args['admin-url'], 'bench_cache');
+let on: ProcessGraph | undefined;
+let offGateway: Run | undefined;
+let bare: { url: string; stop: () => void } | undefined;
+try {
+  on = await startProcessGraph(database.url, { env: { NODE_ENV: 'production', LOG_LEVEL: 'warn', RATE_LIMIT_ENABLED: 'false', REDIS_URL: args['redis-url'], CACHE_PREFIX: `bench-${Date.now().toString(36)}` } });
+  const offPort = await freePort();
+  offGateway = runScript('start:gateway', { ...on.gatewayEnv(), PORT: String(offPort), CACHE_ENABLED: 'false' });
+  await offGateway.ready;
+  const off = { gatewayUrl: `http://127.0.0.1:${offPort}/graphql` };
+
+  const body = JSON.stringify({ query: QUERY });
+  const ask = async (url: string, text = body) => {
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: text });
+    return { status: response.status, cache: response.headers.get('x-cache'), text: await response.text() };
+  };
+  // Equal work: the same answer from every mode, and the modes really are what they claim.
+  const reference = await ask(off.gatewayUrl);
+  if (reference.status !== 200 || reference.text.includes('"errors"')) throw new Error(`unexpected answer: ${reference.text.slice(0, 300)}`);
+  await ask(on.gatewayUrl);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const hit = await ask(on.gatewayUrl);
+  if (hit.cache !== 'HIT' || hit.text !== reference.text) throw new Error(`cache on: expected a HIT with the same body, got ${hit.cache}`);
+  if ((await ask(off.gatewayUrl)).cache !== 'BYPASS') throw new Error('cache off: expected BYPASS');
+  bare = await bareServer(reference.text);
+
+  let unique = 0;
+  const fresh = () => JSON.stringify({ query: QUERY.replace('query Catalog', `query Catalog${unique++}`) });
+  const modes: Record<string, { url: string; body: string | (() => string) }> = {
+    off: { url: off.gatewayUrl, body },
+    warm: { url: on.gatewayUrl, body },
+    'off-new': { url: off.gatewayUrl, body: fresh },
+    cold: { url: on.gatewayUrl, body: fresh },
+    bare: { url: bare.url, body },
+  };
+  const names = Object.keys(modes);
+  const run = (name: string, seconds: number) => load({ url: modes[name]!.url, connections, seconds, body: modes[name]!.body });
+  const coldCheck = await ask(on.gatewayUrl, (modes.cold!.body as () => string)());
+  if (coldCheck.cache !== 'MISS') throw new Error(`cold: expected a MISS, got ${coldCheck.cache}`);
+
+  log(`bench:cache — ${connections} connections, ${warmup} s warm-up per mode, then ${rounds} rounds of ${duration} s per mode, alternating`);
+  log(`query Catalog: products(first: 20) with price, stock, cursors (${reference.text.length} bytes); cache in Redis, PostgreSQL behind the subgraphs`);
+  for (const name of names) await run(name, warmup);
+  const samples: Record<string, Sample[]> = Object.fromEntries(names.map((name) => [name, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const name of names) samples[name]!.push(await run(name, duration));
+    log(`  round ${round + 1}: ${names.map((name) => `${name} ${rate(samples[name]!.at(-1)!).toFixed(0)}`).join(', ')} req/s`);
+  }
+  const summary = Object.fromEntries(names.map((name) => [name, summarize(samples[name]!)]));
+  log('');
+  log('mode      req/s    p50 ms  p95 ms  requests  failures  req/s vs off  req/s vs bare');
+  for (const name of names) {
+    const s = summary[name]!;
+    log(
+      `${name.padEnd(8)} ${s.rps.toFixed(0).padStart(7)}  ${s.p50.toFixed(1).padStart(6)}  ${s.p95.toFixed(1).padStart(6)}  ${String(s.requests).padStart(8)}  ${String(s.failures).padStart(8)}  ${`×${(s.rps / summary.off!.rps).toFixed(2)}`.padStart(12)}  ${`×${(s.rps / summary.bare!.rps).toFixed(3)}`.padStart(13)}`,
+    );
+  }
+  log(`cold vs off-new (what a miss costs on top of the same work): req/s ×${(summary.cold!.rps / summary['off-new']!.rps).toFixed(2)}, p95 ×${(summary.cold!.p95 / summary['off-new']!.p95).toFixed(2)}`);
+  log(`warm vs off (a hit instead of the subgraphs): req/s ×${(summary.warm!.rps / summary.off!.rps).toFixed(2)}, p95 ×${(summary.warm!.p95 / summary.off!.p95).toFixed(3)}`);
+  if (names.some((name) => summary[name]!.failures > 0)) process.exitCode = 1;
+} finally {
+  bare?.stop();
+  offGateway?.kill('SIGKILL');
+  await offGateway?.exited;
+  await on?.stop();
+  await database.drop();
+}

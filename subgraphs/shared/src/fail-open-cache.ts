@@ -1,0 +1,108 @@
+// The cache as callers see it: it never throws and never makes a request wait more than a few tens
+// of milliseconds. A store that fails or answers too slowly is skipped (a bypass) for a short
+// while, then tried again; the Redis client reconnects by itself meanwhile. Purges that fail are
+// kept and retried until they succeed, and until then this process does not read from the cache,
+// since entries it should have removed may still be there.
+import type { CacheEntry, CacheStore } from './cache-store.js';
+import type { Logger } from './logger.js';
+
+export interface FailOpenOptions {
+  /** Longest wait for a read or a set, in milliseconds. */
+  timeoutMs: number;
+  /** Longest wait for a purge or a set (nobody waits on a set; a purge is on the write path). */
+  purgeTimeoutMs?: number;
+  /** How long to skip the store after a failure before trying it again. */
+  retryAfterMs?: number;
+  logger?: Logger;
+}
+
+export class FailOpenCache {
+  private downUntil = 0;
+  private readonly pendingPurges = new Set<string>();
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly purgeTimeoutMs: number;
+  private readonly retryAfterMs: number;
+
+  constructor(readonly store: CacheStore, private readonly options: FailOpenOptions) {
+    this.purgeTimeoutMs = options.purgeTimeoutMs ?? Math.max(500, options.timeoutMs);
+    this.retryAfterMs = options.retryAfterMs ?? 1000;
+  }
+
+  /** False while the store is being skipped or purges are still owed to it. */
+  get available(): boolean {
+    return Date.now() >= this.downUntil && this.pendingPurges.size === 0;
+  }
+
+  /** The store's clock, or null: then nothing read now may be written to the cache. */
+  clock(): Promise<number | null> {
+    return this.attempt(() => this.store.clock(), this.options.timeoutMs);
+  }
+
+  /** Values by key, or null when the cache cannot be consulted now (a bypass). */
+  get(keys: readonly string[]): Promise<Array<string | null> | null> {
+    return this.attempt(() => this.store.get(keys), this.options.timeoutMs);
+  }
+
+  /**
+   * True when written; false when refused (a purge came after the read) or not possible. Nobody
+   * waits for a set, so it gets the longer timeout: a busy moment should not trip the bypass.
+   */
+  async set(entry: CacheEntry): Promise<boolean> {
+    return (await this.attempt(() => this.store.set(entry), this.purgeTimeoutMs)) ?? false;
+  }
+
+  /**
+   * Purges now if it can; otherwise remembers the tags and retries in the background. Resolves
+   * either way: a write that has committed is never failed by the cache.
+   */
+  async purge(tags: readonly string[]): Promise<boolean> {
+    if (tags.length === 0) return true;
+    for (const tag of tags) this.pendingPurges.add(tag);
+    return this.flushPurges();
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.retryTimer);
+    await this.store.close().catch(() => {});
+  }
+
+  private async flushPurges(): Promise<boolean> {
+    const tags = [...this.pendingPurges];
+    const done = await this.withTimeout(this.store.purge(tags), this.purgeTimeoutMs).then(
+      () => true,
+      (error: unknown) => {
+        this.options.logger?.warn({ err: String(error), tags: tags.length }, 'cache purge failed; retrying in the background');
+        return false;
+      },
+    );
+    if (done) {
+      for (const tag of tags) this.pendingPurges.delete(tag);
+      return true;
+    }
+    this.downUntil = Date.now() + this.retryAfterMs;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => void this.flushPurges(), this.retryAfterMs);
+    this.retryTimer.unref();
+    return false;
+  }
+
+  private async attempt<T>(operation: () => Promise<T>, timeoutMs: number): Promise<T | null> {
+    if (!this.available) return null;
+    try {
+      return await this.withTimeout(operation(), timeoutMs);
+    } catch (error) {
+      if (Date.now() >= this.downUntil) this.options.logger?.warn({ err: String(error) }, 'cache unavailable; bypassing it for now');
+      this.downUntil = Date.now() + this.retryAfterMs;
+      return null;
+    }
+  }
+
+  private withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`cache did not answer within ${ms} ms`)), ms);
+    });
+    promise.catch(() => {}); // settles after the timeout won: nothing to report
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  }
+}

@@ -1,0 +1,318 @@
+// The response cache's promise: after a write is acknowledged, no later read on any replica returns
+// the old value (lists included), private data is never served to anyone else, and the cache never
+// makes the graph less available. Real PostgreSQL, real Redis, real HTTP between services.
+import { createServer, get, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { generateSeed } from '@commerce/db/seed-data';
+import { metricValue, postGraphQL, startGraph, type GraphQLResponse, type TestGraph } from './support/graph.js';
+import { ownRedis } from './support/redis.js';
+
+const template = inject('templateDatabase');
+const redisUrl = inject('redisUrl');
+const PRODUCTS = generateSeed().products;
+const PRODUCT = `query Product($id: ID!) { product(id: $id) { id name price { amount } stock } }`;
+const NEWEST = `query Newest { products(first: 5, orderBy: { field: CREATED_AT, direction: DESC }) { totalCount edges { node { id name } } } }`;
+const IN_STOCK = `query InStock { products(filter: { inStock: true }, first: 1) { totalCount } }`;
+const UPDATE = `mutation Update($id: ID!, $input: UpdateProductInput!) { updateProduct(id: $id, input: $input) { product { id name } userErrors { code } } }`;
+const CREATE = `mutation Create($input: CreateProductInput!) { createProduct(input: $input) { product { id } userErrors { code message } } }`;
+const ME = `{ me { id name email } }`;
+
+const xcache = (response: GraphQLResponse) => response.headers.get('x-cache');
+const pick = <T>(list: readonly T[]): T => list[Math.floor(Math.random() * list.length)] as T;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Asks until the answer is a cache hit (the write to the cache is not awaited by the first reader). */
+async function untilHit(ask: () => Promise<GraphQLResponse>): Promise<GraphQLResponse> {
+  for (let i = 0; ; i++) {
+    const response = await ask();
+    if (xcache(response) === 'HIT' || i >= 20) return response;
+    await sleep(10);
+  }
+}
+
+describe.skipIf(!template)('response cache, one gateway (in-memory store, as npm start)', () => {
+  let graph: TestGraph;
+  let admin: Record<string, string>;
+  beforeAll(async () => {
+    graph = await startGraph({ kind: 'postgres', template: template as string });
+    admin = await graph.as('admin@example.com');
+  });
+  afterAll(() => graph?.stop());
+
+  it('a repeated query is a HIT with Age and a public Cache-Control; the subgraphs are not asked again', async () => {
+    const id = PRODUCTS[1]!.id;
+    const first = await graph.query(PRODUCT, { id });
+    expect(xcache(first)).toBe('MISS');
+    expect(first.headers.get('cache-control')).toBe('public, max-age=0, must-revalidate');
+    const statements = await graph.sqlStatements();
+    const hit = await untilHit(() => graph.query(PRODUCT, { id }));
+    expect(xcache(hit)).toBe('HIT');
+    expect(hit.data).toEqual(first.data);
+    expect(Number(hit.headers.get('age'))).toBeGreaterThanOrEqual(0);
+    expect(hit.headers.get('cache-control')).toBe('public, max-age=0, must-revalidate');
+    expect(await graph.sqlStatements()).toBe(statements);
+    // Subgraph tags stay between the gateway and the subgraphs.
+    expect(JSON.stringify(hit)).not.toContain('cacheTags');
+    expect(await metricValue(graph.gatewayUrl, 'cache_requests_total', { layer: 'response', result: 'hit' })).toBeGreaterThan(0);
+  });
+
+  it('the same operation spelled differently, with variables in another order or extra ones it ignores, is the same entry', async () => {
+    const query = 'query P($id: ID!, $first: Int) { product(id: $id) { id name } products(first: $first) { totalCount } }';
+    const id = PRODUCTS[2]!.id;
+    expect(xcache(await untilHit(() => graph.query(query, { id, first: 2 })))).toBe('HIT');
+    const respelled = await graph.query(`query   P( $id : ID! , $first: Int ) {\n  product( id: $id ) { id\n name } # comment\n products(first: $first) { totalCount } }`, { first: 2, id, ignored: Math.random() });
+    expect(respelled.errors).toBeUndefined();
+    expect(xcache(respelled)).toBe('HIT');
+  });
+
+  it('a mutation is never cached, and the write it makes is visible to the next read', async () => {
+    const id = PRODUCTS[3]!.id;
+    await untilHit(() => graph.query(PRODUCT, { id }));
+    const write = await graph.query(UPDATE, { id, input: { name: 'Renamed through the gateway' } }, admin);
+    expect(xcache(write)).toBe('BYPASS');
+    expect(write.headers.get('cache-control')).toBe('no-store');
+    const read = await graph.query(PRODUCT, { id });
+    expect(read.data?.product.name).toBe('Renamed through the gateway');
+    expect(xcache(read)).toBe('MISS');
+  });
+
+  it("Alice's private data is cached for Alice only: never for Bob, never for anonymous callers", async () => {
+    const alice = await graph.as('alice@example.com');
+    const bob = await graph.as('bob@example.com');
+    const hit = await untilHit(() => graph.query(ME, undefined, alice));
+    expect(xcache(hit)).toBe('HIT');
+    expect(hit.data?.me.email).toBe('alice@example.com');
+    expect(hit.headers.get('cache-control')).toBe('private, max-age=0, must-revalidate');
+    for (let i = 0; i < 3; i++) {
+      const asBob = await graph.query(ME, undefined, bob);
+      expect(asBob.data?.me.email).toBe('bob@example.com');
+      const anonymous = await graph.query(ME);
+      expect(anonymous.data?.me).toBeNull();
+      expect(xcache(anonymous)).not.toBe('HIT'); // a PRIVATE answer is not cached for anonymous callers
+    }
+    // Bob now has an entry of his own, still his.
+    expect((await untilHit(() => graph.query(ME, undefined, bob))).data?.me.email).toBe('bob@example.com');
+  });
+
+  it('responses with errors are never cached', async () => {
+    const bob = await graph.as('bob@example.com');
+    const denied = `query Denied($id: ID!) { user(id: $id) { name email } }`;
+    const alice = (await graph.query(ME, undefined, await graph.as('alice@example.com'))).data?.me.id as string;
+    for (let i = 0; i < 3; i++) {
+      const response = await graph.query(denied, { id: alice }, bob);
+      expect(response.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      expect(xcache(response)).toBe('MISS');
+      expect(response.headers.get('cache-control')).toBe('no-store');
+    }
+  });
+
+  it('the entity cache serves rows to subgraphs across requests, and a purge sends them back to the database', async () => {
+    const id = PRODUCTS[4]!.id;
+    const products = graph.subgraphUrls.products;
+    const ask = () => postGraphQL<any>(products, 'query($id: ID!) { product(id: $id) { name } }', { id });
+    await ask();
+    await sleep(20);
+    const hits = await metricValue(products, 'cache_requests_total', { layer: 'entity', result: 'hit' }).catch(() => 0);
+    const again = await ask();
+    expect(await metricValue(products, 'cache_requests_total', { layer: 'entity', result: 'hit' })).toBe(hits + 1);
+    expect(again.extensions?.cacheTags).toEqual([`Product:${id}`]);
+    await graph.query(UPDATE, { id, input: { name: 'Entity purged' } }, admin);
+    expect((await ask()).data?.product.name).toBe('Entity purged');
+  });
+
+  it('a GET query carries an ETag; asking again with If-None-Match is a 304 with no body', async () => {
+    const url = `${graph.gatewayUrl}?query=${encodeURIComponent('{ products(first: 3) { edges { node { id name } } } }')}`;
+    const headers = { 'apollo-require-preflight': 'true' };
+    const first = await fetch(url, { headers });
+    const etag = first.headers.get('etag');
+    expect(first.status).toBe(200);
+    expect(etag).toBeTruthy();
+    // node:http, not fetch: fetch adds `cache-control: no-cache` to conditional requests, as a browser reload would.
+    const again = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      get(url, { headers: { ...headers, 'if-none-match': etag as string } }, (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode as number, body }));
+      }).on('error', reject);
+    });
+    expect(again.status).toBe(304);
+    expect(again.body).toBe('');
+  });
+
+  it('CACHE_ENABLED=false: every answer says BYPASS', async () => {
+    const off = await graph.startGateway({ CACHE_ENABLED: 'false' });
+    for (let i = 0; i < 3; i++) expect(xcache(await off.query(PRODUCT, { id: PRODUCTS[5]!.id }))).toBe('BYPASS');
+    expect(await (await fetch(off.url.replace('/graphql', '/ready'))).json()).toMatchObject({ checks: { cache: 'off (CACHE_ENABLED=false)' } });
+  });
+});
+
+describe.skipIf(!template || !redisUrl)('two gateway replicas on one Redis', () => {
+  let graph: TestGraph;
+  let replicaB: Awaited<ReturnType<TestGraph['startGateway']>>;
+  let admin: Record<string, string>;
+  beforeAll(async () => {
+    graph = await startGraph({ kind: 'postgres', template: template as string }, { redisUrl: redisUrl as string });
+    replicaB = await graph.startGateway();
+    admin = await graph.as('admin@example.com');
+  });
+  afterAll(() => graph?.stop());
+
+  it('1,000 rounds of read on A, write on B, read on A and B at once: 0 stale reads, lists included', { timeout: 240_000 }, async () => {
+    const readA = (query: string, variables?: Record<string, unknown>) => graph.query(query, variables);
+    const readB = (query: string, variables?: Record<string, unknown>) => replicaB.query(query, variables);
+    let stale = 0;
+    let hits = 0;
+    let warmReads = 0;
+    const staleSamples: string[] = [];
+    const check = (ok: boolean, what: string) => {
+      if (ok) return;
+      stale += 1;
+      if (staleSamples.length < 5) staleSamples.push(what);
+    };
+    const warm = async (query: string, variables?: Record<string, unknown>) => {
+      await readA(query, variables);
+      warmReads += 1;
+      if (xcache(await untilHit(() => readA(query, variables))) === 'HIT') hits += 1;
+    };
+    // A product's fields, on both replicas (rename and reprice: never stock, so the lists lane's counts hold).
+    const productRound = async (round: number, id: string) => {
+      await warm(PRODUCT, { id });
+      const name = `Round ${round}`;
+      const amount = `${1 + (round % 90)}.${String(round % 100).padStart(2, '0')}`;
+      const written = await replicaB.query(UPDATE, { id, input: { name, price: amount } }, admin);
+      expect(written.data?.updateProduct.userErrors).toEqual([]);
+      const [a, b] = await Promise.all([readA(PRODUCT, { id }), readB(PRODUCT, { id })]);
+      check(a.data?.product.name === name && a.data?.product.price.amount === amount, `A product round ${round}: ${JSON.stringify(a.data)}`);
+      check(b.data?.product.name === name, `B product round ${round}: ${JSON.stringify(b.data)}`);
+    };
+    // A list: a new product must appear first, and in the count.
+    const listRound = async (round: number) => {
+      await warm(NEWEST);
+      const before = (await readA(NEWEST)).data?.products.totalCount as number;
+      const created = await replicaB.query(CREATE, { input: { sku: `R-${round}-${Date.now()}`, name: `New ${round}`, category: 'tests', price: '1.00', stock: 5 } }, admin);
+      const id = created.data?.createProduct.product?.id as string;
+      expect(id).toBeTruthy();
+      const after = (await readA(NEWEST)).data?.products;
+      check(after?.totalCount === before + 1 && after?.edges[0]?.node.id === id, `A list round ${round}: ${JSON.stringify(after)}`);
+    };
+    // A stock-filtered list: a stock-only change (the saga's kind of write) moves a product out of it.
+    const stockRound = async (round: number, id: string) => {
+      await replicaB.query(UPDATE, { id, input: { stock: 10 } }, admin);
+      await warm(IN_STOCK);
+      const before = (await readA(IN_STOCK)).data?.products.totalCount as number;
+      await replicaB.query(UPDATE, { id, input: { stock: 0 } }, admin);
+      const after = (await readA(IN_STOCK)).data?.products.totalCount as number;
+      check(after === before - 1, `A stock list round ${round}: ${before} -> ${after}`);
+    };
+    // Four lanes at once, each a sequence of rounds on things no other lane touches: 600 product
+    // rounds (three lanes over disjoint products), 200 list and 200 stock rounds (one lane).
+    const lanes = [0, 1, 2].map(async (lane) => {
+      const mine = PRODUCTS.filter((_, i) => i % 4 === lane);
+      for (let round = lane; round < 600; round += 3) await productRound(round, pick(mine).id);
+    });
+    const lists = (async () => {
+      const mine = PRODUCTS.filter((_, i) => i % 4 === 3);
+      for (let round = 600; round < 1000; round++) await (round % 2 === 0 ? listRound(round) : stockRound(round, pick(mine).id));
+    })();
+    await Promise.all([...lanes, lists]);
+    console.log(`1000 rounds: ${stale} stale reads; ${hits}/${warmReads} warm reads were cache hits`);
+    expect(staleSamples).toEqual([]);
+    expect(stale).toBe(0);
+    // Not vacuous: the cache really served most warm reads.
+    expect(hits / warmReads).toBeGreaterThan(0.8);
+  });
+
+  it('a slow read that began before a write does not put the old value back after it', async () => {
+    const proxy = await delayingProxy(graph.subgraphUrls.products);
+    try {
+      const slowReplica = await graph.startGateway({}, { products: proxy.url });
+      const id = PRODUCTS[7]!.id;
+      // A write first, so no replica holds this product and the slow read really goes to the subgraph.
+      await replicaB.query(UPDATE, { id, input: { name: 'Before the race' } }, admin);
+      const name = 'Before the race';
+      proxy.setDelay(600);
+      const began = performance.now();
+      const slowRead = slowReplica.query(PRODUCT, { id }); // reads the old row, held up on the way back
+      await sleep(200);
+      const written = await replicaB.query(UPDATE, { id, input: { name: 'Written during a slow read' } }, admin);
+      expect(written.data?.updateProduct.product.name).toBe('Written during a slow read');
+      const slow = await slowRead;
+      expect(performance.now() - began).toBeGreaterThan(550); // it really overlapped the write
+      expect(xcache(slow)).toBe('MISS');
+      expect(slow.data?.product.name).toBe(name); // began before the write: the old value is fair…
+      proxy.setDelay(0);
+      await sleep(50); // …but its (refused) cache write has had every chance to land
+      for (const ask of [() => slowReplica.query(PRODUCT, { id }), () => graph.query(PRODUCT, { id }), () => replicaB.query(PRODUCT, { id })]) {
+        expect((await ask()).data?.product.name).toBe('Written during a slow read');
+      }
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
+describe.skipIf(!template || !redisUrl)('Redis stopped under load', () => {
+  it('0 failed requests while Redis is down; the cache serves hits again after it returns', async () => {
+    const redis = await ownRedis();
+    const graph = await startGraph({ kind: 'postgres', template: template as string }, { redisUrl: redis.url });
+    try {
+      const ids = PRODUCTS.slice(0, 20).map((product) => product.id);
+      let failed = 0;
+      let total = 0;
+      const outcomes = new Map<string, number>();
+      let stop = false;
+      const worker = async () => {
+        while (!stop) {
+          const response = await graph.query(PRODUCT, { id: pick(ids) }).catch(() => null);
+          total += 1;
+          if (!response || response.status !== 200 || response.errors || !response.data?.product) failed += 1;
+          else outcomes.set(xcache(response) as string, (outcomes.get(xcache(response) as string) ?? 0) + 1);
+        }
+      };
+      const workers = Array.from({ length: 8 }, worker);
+      await sleep(1500);
+      await redis.kill();
+      const downAt = total;
+      await sleep(2000);
+      const duringOutage = total - downAt;
+      await redis.start();
+      await sleep(2500);
+      stop = true;
+      await Promise.all(workers);
+      const hitAfter = await untilHit(() => graph.query(PRODUCT, { id: ids[0] }));
+      console.log(`Redis down for 2 s under load: ${total} requests, ${failed} failed, ${duringOutage} served during the outage; x-cache ${JSON.stringify(Object.fromEntries(outcomes))}`);
+      expect(failed).toBe(0);
+      expect(duringOutage).toBeGreaterThan(50); // the graph kept serving while Redis was down
+      expect(outcomes.get('BYPASS') ?? 0).toBeGreaterThan(0);
+      expect(xcache(hitAfter)).toBe('HIT');
+      expect(await (await fetch(graph.gatewayUrl.replace('/graphql', '/ready'))).json()).toMatchObject({ ready: true, checks: { cache: 'ok (redis)' } });
+    } finally {
+      await graph.stop();
+      await redis.stop();
+    }
+  });
+});
+
+/** An HTTP proxy in front of a subgraph that can hold every answer back for a while. */
+async function delayingProxy(target: string): Promise<{ url: string; setDelay(ms: number): void; close(): Promise<void> }> {
+  let delay = 0;
+  const server: Server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const headers = Object.fromEntries(Object.entries(req.headers).filter(([key]) => !['host', 'content-length', 'connection'].includes(key))) as Record<string, string>;
+    const upstream = await fetch(target, { method: req.method, headers, body: Buffer.concat(chunks) });
+    const body = Buffer.from(await upstream.arrayBuffer());
+    if (delay > 0) await sleep(delay);
+    res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json', 'cache-control': upstream.headers.get('cache-control') ?? '' });
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}/graphql`,
+    setDelay: (ms) => {
+      delay = ms;
+    },
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}

@@ -1,0 +1,107 @@
+// Rate limits as a client meets them: per-client budgets at the gateway (429, Retry-After,
+// RateLimit-* headers, one budget across replicas) and field limits in the subgraphs (free-text
+// search per client), shared through Redis by every replica.
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { RedisRateLimitStore } from '@commerce/shared/field-rate-limit';
+import { closeRedisClient, createRedisClient } from '@commerce/shared/redis-client';
+import { metricValue, startGraph, type TestGraph } from './support/graph.js';
+import { uniquePrefix } from './support/redis.js';
+
+const template = inject('templateDatabase');
+const redisUrl = inject('redisUrl');
+const SEARCH = 'query Search($text: String!) { products(first: 1, filter: { search: $text }) { totalCount } }';
+
+describe.skipIf(!template)('field limits in the subgraphs', () => {
+  let graph: TestGraph;
+  beforeAll(async () => {
+    graph = await startGraph({ kind: 'postgres', template: template as string }, { env: { RATE_LIMIT_ENABLED: 'true' } });
+  });
+  afterAll(() => graph?.stop());
+
+  it('the 61st search in a minute is RATE_LIMITED at its path; another client is unaffected; browsing is not limited', async () => {
+    // A different text each time: cache hits never reach the subgraph, so they are not counted.
+    const results = [];
+    for (let i = 0; i < 61; i++) results.push(await graph.query(SEARCH, { text: `lamp ${i}` }));
+    expect(results.slice(0, 60).every((r) => r.status === 200 && !r.errors)).toBe(true);
+    const limited = results[60]!;
+    expect(limited.status).toBe(200);
+    expect(limited.data?.products ?? null).toBeNull();
+    expect(limited.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+    expect(limited.errors?.[0]?.path).toEqual(['products']);
+    expect(limited.errors?.[0]?.message).toContain('Query.products allows 60 calls per 1m');
+    const alice = await graph.as('alice@example.com');
+    expect((await graph.query(SEARCH, { text: 'lamp' }, alice)).errors).toBeUndefined();
+    expect((await graph.query('{ products(first: 2) { totalCount } }')).errors).toBeUndefined();
+    expect(await metricValue(graph.subgraphUrls.products, 'rate_limited_total', { scope: 'field' })).toBe(1);
+  });
+});
+
+describe.skipIf(!redisUrl)('the Redis field-limit store', () => {
+  it('two replicas writing the same window at once keep both calls', async () => {
+    const client = createRedisClient(redisUrl as string);
+    try {
+      for (let i = 0; i < 100 && !client.isReady; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      const prefix = uniquePrefix('fieldlimit');
+      const [a, b] = [new RedisRateLimitStore(client, prefix), new RedisRateLimitStore(client, prefix)];
+      const who = { contextIdentity: 'user:1', fieldIdentity: 'placeOrder' };
+      const now = Date.now();
+      // Both read an empty window, then each writes its own call: the second must not erase the first.
+      expect(await a.getForIdentity(who)).toEqual([]);
+      await Promise.all([a.setForIdentity(who, [now], 60_000), b.setForIdentity(who, [now + 1], 60_000)]);
+      expect([...(await a.getForIdentity(who))].sort()).toEqual([now, now + 1]);
+      // Calls older than the window are dropped.
+      await a.setForIdentity(who, [now - 120_000, now + 2], 60_000);
+      expect([...(await b.getForIdentity(who))].sort()).toEqual([now, now + 1, now + 2]);
+    } finally {
+      await closeRedisClient(client);
+    }
+  });
+});
+
+const CHEAP = '{ products(first: 1) { totalCount } }';
+
+describe.skipIf(!template || !redisUrl)('client budgets at the gateway', () => {
+  let graph: TestGraph;
+  beforeAll(async () => {
+    // A small anonymous budget that barely refills, so the test can spend it exactly.
+    graph = await startGraph({ kind: 'postgres', template: template as string }, { redisUrl: redisUrl as string, env: { RATE_LIMIT_ENABLED: 'true' }, gatewayEnv: { RATE_LIMIT_ANONYMOUS: '40,0.01' } });
+  });
+  afterAll(() => graph?.stop());
+
+  it('an anonymous client over its budget gets 429 with Retry-After and the cost; a signed-in client is unaffected', async () => {
+    const first = await graph.query(CHEAP);
+    expect(first.status).toBe(200);
+    expect(first.headers.get('ratelimit-limit')).toBe('40');
+    const cost = 40 - Number(first.headers.get('ratelimit-remaining'));
+    expect(cost).toBeGreaterThan(0);
+    let refused;
+    for (let i = 0; i < 100 && !refused; i++) {
+      const response = await graph.query(CHEAP);
+      if (response.status === 429) refused = response;
+    }
+    expect(refused).toBeDefined();
+    expect(Number(refused!.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(refused!.headers.get('ratelimit-remaining')).toBe(String(40 % cost === 0 ? 0 : 40 % cost));
+    const error = refused!.errors?.[0];
+    expect(error?.extensions).toMatchObject({ code: 'RATE_LIMITED', cost, budget: { capacity: 40, refillPerSecond: 0.01 } });
+    expect(refused!.data ?? null).toBeNull();
+    const alice = await graph.as('alice@example.com');
+    const signedIn = await graph.query(CHEAP, undefined, alice);
+    expect(signedIn.status).toBe(200);
+    expect(signedIn.headers.get('ratelimit-limit')).toBe('10000');
+    expect(await metricValue(graph.gatewayUrl, 'rate_limited_total', { scope: 'client_budget' })).toBeGreaterThan(0);
+  });
+
+  it('two gateway replicas on one Redis admit one budget between them, not two', async () => {
+    // Another anonymous client: the tests run from one address, so a proxy hop names it.
+    const viaProxy = { 'x-forwarded-for': '203.0.113.50' };
+    const a = await graph.startGateway({ RATE_LIMIT_ANONYMOUS: '40,0.01', TRUST_PROXY_HOPS: '1' });
+    const b = await graph.startGateway({ RATE_LIMIT_ANONYMOUS: '40,0.01', TRUST_PROXY_HOPS: '1' });
+    const probe = await a.query(CHEAP, undefined, viaProxy);
+    const cost = 40 - Number(probe.headers.get('ratelimit-remaining'));
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).query(CHEAP, undefined, viaProxy)));
+    const admitted = 1 + answers.filter((r) => r.status === 200).length;
+    expect(admitted).toBe(Math.floor(40 / cost));
+    expect(answers.filter((r) => r.status === 429).length).toBe(40 - (admitted - 1));
+  });
+});
