@@ -8,6 +8,7 @@ import { gatewayConfig } from '@commerce/gateway/config';
 import { createOrdersServer } from '@commerce/orders';
 import { createProductsServer } from '@commerce/products';
 import { type CacheStore, ConfigError, MemoryCacheStore, type Service, subgraphConfig } from '@commerce/shared';
+import { MemoryEventBus } from '@commerce/shared/memory-event-bus';
 import { startTracing } from '@commerce/shared/tracing';
 import { createUsersServer } from '@commerce/users';
 
@@ -31,13 +32,15 @@ try {
   await startTracing(gatewayConfig(process.env).tracing, 'commerce-graph');
   const cache = subgraphConfig('users', env).cache;
   const cacheStore: CacheStore | undefined = cache.redisUrl ? undefined : new MemoryCacheStore(cache.prefix);
+  // The order saga's events: one in-memory bus for the three, or Redis Streams with REDIS_URL.
+  const bus = cache.redisUrl ? undefined : new MemoryEventBus();
   const subgraphs = { users: createUsersServer, products: createProductsServer, orders: createOrdersServer } as const;
   const urls: Record<string, string> = {};
   // Boot the three in parallel (each opens and, on first start, migrates and seeds its own database).
   const built = await Promise.all(
     Object.entries(subgraphs).map(async ([name, create]) => {
       const config = subgraphConfig(name as keyof typeof subgraphs, env);
-      const service = await create(config, { cacheStore });
+      const service = await create(config, { cacheStore, bus });
       services.push(service);
       return { name, config, service };
     }),

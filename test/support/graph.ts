@@ -12,6 +12,7 @@ import { signUserToken } from '@commerce/gateway/user-tokens';
 import { userIdFor } from '@commerce/db/ids';
 import { generateSeed } from '@commerce/db/seed-data';
 import { type CacheStore, loadOrCreateDevKeys, MemoryCacheStore, type Service, subgraphConfig } from '@commerce/shared';
+import { MemoryEventBus } from '@commerce/shared/memory-event-bus';
 import { createUsersServer } from '@commerce/users';
 import { cloneDatabase } from './postgres.js';
 import { uniquePrefix } from './redis.js';
@@ -28,10 +29,12 @@ export interface TestGraph {
   gatewayUrl: string;
   subgraphUrls: Record<'users' | 'products' | 'orders', string>;
   databaseUrl: string | null;
+  /** The graph's namespace in Redis (cache keys, budgets, bus streams), when it runs on Redis. */
+  redisPrefix: string | null;
   /** The embedded data dir (PGlite and dev keys), or null on PostgreSQL. */
   dataDir: string | null;
   query<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
-  /** sql_statements_total summed over the three subgraphs, read from their /metrics. */
+  /** sql_statements_total{source="request"} summed over the three subgraphs, read from their /metrics. */
   sqlStatements(): Promise<number>;
   /** The keys this graph trusts: the user-token secret and the identity key pair (PEM). */
   keys: TestKeys;
@@ -136,13 +139,18 @@ export async function startGraph(database: GraphDatabase, options: GraphOptions 
   };
   const stop = async () => {
     for (const service of services.reverse()) await service.stop();
+    await bus?.close();
     await cleanup();
   };
   const factories = { users: createUsersServer, products: createProductsServer, orders: createOrdersServer };
   const running = new Map<SubgraphName, Service>();
   const ports = new Map<SubgraphName, number>();
+  // Without Redis the four share one in-memory bus, as `npm start` does; with it, Redis Streams.
+  const bus = options.redisUrl ? undefined : new MemoryEventBus();
   const startSubgraph = async (name: SubgraphName) => {
-    const service = await factories[name](subgraphConfig(name, { ...env, PORT: '0' }), { cacheStore });
+    // orders looks products up when an order is placed (products starts first).
+    const productsUrl = ports.has('products') ? { PRODUCTS_URL: `http://127.0.0.1:${ports.get('products')}/graphql` } : {};
+    const service = await factories[name](subgraphConfig(name, { ...env, ...productsUrl, PORT: '0' }), { cacheStore, bus });
     services.push(service);
     running.set(name, service);
     const { url, port } = await service.listen(ports.get(name) ?? 0, '127.0.0.1');
@@ -177,9 +185,10 @@ export async function startGraph(database: GraphDatabase, options: GraphOptions 
       gatewayUrl,
       subgraphUrls,
       databaseUrl: dbUrl,
+      redisPrefix: cacheEnv.CACHE_PREFIX ?? null,
       dataDir,
       query: (query, variables, headers) => postGraphQL(gatewayUrl, query, variables, headers),
-      sqlStatements: async () => (await Promise.all(Object.values(subgraphUrls).map((url) => metricValue(url, 'sql_statements_total')))).reduce((a, b) => a + b, 0),
+      sqlStatements: async () => (await Promise.all(Object.values(subgraphUrls).map((url) => metricValue(url, 'sql_statements_total', { source: 'request' })))).reduce((a, b) => a + b, 0),
       stop,
       stopSubgraph: async (name) => {
         const service = running.get(name);

@@ -37,9 +37,12 @@ export async function startProcessGraph(databaseUrl: string, options: ProcessGra
   const ports = new Map<ServiceName, number>();
   for (const name of [...SUBGRAPH_NAMES, 'gateway'] as const) ports.set(name, await freePort());
   const url = (name: ServiceName) => `http://127.0.0.1:${ports.get(name)}/graphql`;
+  // One namespace per graph in the shared Redis (cache keys, budgets, the bus's streams).
+  const prefix = `pgraph-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   const envOf = (name: ServiceName): Record<string, string> =>
     name === 'gateway'
       ? {
+          CACHE_PREFIX: prefix,
           ...options.env,
           PORT: String(ports.get(name)),
           JWT_SECRET: jwtSecret,
@@ -48,8 +51,12 @@ export async function startProcessGraph(databaseUrl: string, options: ProcessGra
           ...options.gatewayEnv,
         }
       : {
+          // The saga's bus: separate processes need Redis (a test may point elsewhere).
+          REDIS_URL: 'redis://127.0.0.1:6379',
+          CACHE_PREFIX: prefix,
           ...options.env,
           PORT: String(ports.get(name)),
+          PRODUCTS_URL: url('products'),
           DATABASE_URL: databaseUrl,
           SEED_ON_START: 'false',
           IDENTITY_PUBLIC_KEY: publicKey.export({ format: 'pem', type: 'spki' }).toString(),

@@ -1,8 +1,14 @@
 import type { RequestContext } from '@commerce/shared';
+import type { ProductCatalog } from './catalog.js';
 import type { Loaders } from './loaders.js';
 import type { OrdersRepository } from './repository.js';
+import type { OrderSaga } from './saga.js';
 
 export interface Context extends RequestContext {
   loaders: Loaders;
   repository: OrdersRepository;
+  saga: OrderSaga;
+  catalog: ProductCatalog;
+  /** How long placeOrder waits for the reservation's outcome. */
+  placeOrderWaitMs: number;
 }

@@ -12,7 +12,7 @@ const U3 = '33333333-3333-4333-8333-333333333333';
 const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
 function order(n: number, userId: string, status: OrderStatus = 'CONFIRMED'): OrderRow {
-  return { id: id(n), userId, status, totalCents: n * 100, currency: 'USD', createdAt: new Date(Date.UTC(2025, 0, n)), updatedAt: new Date() };
+  return { id: id(n), userId, status, totalCents: n * 100, currency: 'USD', rejectionReason: null, createdAt: new Date(Date.UTC(2025, 0, n)), updatedAt: new Date() };
 }
 const ORDERS = [order(1, U1), order(2, U1, 'PENDING'), order(3, U1), order(4, U2), order(5, U2)];
 

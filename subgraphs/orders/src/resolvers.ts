@@ -1,7 +1,9 @@
 // Thin resolvers: unpack arguments, call a loader or the repository.
 import { DateTime, money, requireSelfOrAdmin, type Viewer } from '@commerce/shared';
-import type { Resolvers } from './generated/resolvers-types.js';
+import type { RejectionReason, Resolvers } from './generated/resolvers-types.js';
 import type { OrderRow } from './repository.js';
+import { placeOrder } from './place-order.js';
+import { isUuid, userError } from '@commerce/shared';
 
 /** An order is its owner's and the admins' to see, however it is reached (query, entity, list). */
 function visible(order: OrderRow | null, viewer: Viewer | null): OrderRow | null {
@@ -14,11 +16,25 @@ export const resolvers: Resolvers = {
   Query: {
     order: async (_parent, { id }, { loaders, viewer }) => visible(await loaders.order.load(id), viewer),
   },
+  Mutation: {
+    placeOrder: (_parent, { input }, context) => placeOrder(input, context),
+    cancelOrder: async (_parent, { id }, { viewer, loaders, repository, saga }) => {
+      const order = isUuid(id) ? await loaders.order.load(id) : null;
+      if (!order) return { order: null, userErrors: [userError(['id'], `no order ${id}`, 'NOT_FOUND')] };
+      requireSelfOrAdmin(viewer, order.userId);
+      const cancelled = await repository.cancel(order.id);
+      if (!cancelled) return { order: null, userErrors: [userError(['id'], `a ${order.status} order cannot be cancelled`, 'NOT_CANCELLABLE')] };
+      saga.published();
+      await saga.purge(cancelled);
+      return { order: cancelled, userErrors: [] };
+    },
+  },
   Order: {
     __resolveReference: async (reference, { loaders, viewer }) => visible(await loaders.order.load(reference.id), viewer),
     user: (order) => ({ id: order.userId }),
     items: (order, _args, { loaders }) => loaders.itemsOfOrder.load(order.id),
     total: (order) => money(order.totalCents, order.currency),
+    rejectionReason: (order) => (order.status === 'REJECTED' ? (order.rejectionReason as RejectionReason | null) : null),
   },
   OrderItem: {
     product: (item) => ({ id: item.productId }),

@@ -1,18 +1,26 @@
-// Builds the orders subgraph (no listening): database, Prisma, loaders, resolvers, HTTP shell.
-import { createSubgraphService, prepareSubgraph, type Service, type SubgraphConfig, type SubgraphDependencies } from '@commerce/shared';
+// Builds the orders subgraph (no listening): database, Prisma, loaders, resolvers, the saga, HTTP shell.
+import { createSubgraphService, prepareSubgraph, requireSharedBus, type Service, type SubgraphConfig, type SubgraphDependencies } from '@commerce/shared';
+import { ProductCatalog } from './catalog.js';
 import { PrismaClient } from './generated/prisma/client.js';
 import { createLoaders } from './loaders.js';
 import { OrdersRepository } from './repository.js';
 import { resolvers } from './resolvers.js';
+import { startOrderSaga } from './saga.js';
 
 export async function createOrdersServer(config: SubgraphConfig, dependencies: SubgraphDependencies = {}): Promise<Service> {
   const runtime = await prepareSubgraph(config, dependencies);
+  requireSharedBus(runtime);
   const prisma = new PrismaClient({ adapter: runtime.database.adapter });
   const repository = new OrdersRepository(prisma);
+  const saga = startOrderSaga({ repository, bus: runtime.bus, cache: runtime.cache, saga: config.saga, logger: runtime.logger });
+  const catalog = new ProductCatalog(config.saga.productsUrl);
   return createSubgraphService({
     runtime,
     resolvers,
-    context: (base) => ({ ...base, repository, loaders: createLoaders(repository, base.cache) }),
-    onStop: () => prisma.$disconnect(),
+    context: (base) => ({ ...base, repository, saga, catalog, placeOrderWaitMs: config.saga.placeOrderWaitMs, loaders: createLoaders(repository, base.cache) }),
+    onStop: async () => {
+      await saga.stop();
+      await prisma.$disconnect();
+    },
   });
 }

@@ -1,6 +1,6 @@
 // The only file of the products subgraph that talks to Prisma.
 import { randomUUID } from 'node:crypto';
-import { type CountedConnection, keysetQuery, type KeysetOrder, type PageRequest } from '@commerce/shared';
+import { addToOutbox, type CountedConnection, EVENT, keysetQuery, type KeysetOrder, markProcessed, type OrderPlaced, type PageRequest, type RawSql, type RawTransactions, type RejectionReason, type SagaLine, STOCK_EVENTS } from '@commerce/shared';
 import type { Prisma, PrismaClient, Product } from './generated/prisma/client.js';
 
 export type ProductRow = Product;
@@ -13,6 +13,15 @@ export interface ProductFilterInput {
   minPriceCents?: number | null;
   maxPriceCents?: number | null;
   inStock?: boolean | null;
+}
+
+/** What a reservation attempt did: the products whose stock changed, if any. */
+export type StockOutcome = { kind: 'reserved' | 'released'; productIds: string[] } | { kind: 'rejected' | 'unchanged' };
+
+class Rejected extends Error {
+  constructor(readonly reason: RejectionReason, readonly productId: string | null) {
+    super(reason);
+  }
 }
 
 export type ProductSortField = 'createdAt' | 'priceCents' | 'name';
@@ -70,5 +79,84 @@ export class ProductsRepository {
   async deleteProduct(id: string): Promise<ProductRow | null> {
     const { count } = await this.prisma.product.updateMany({ where: { id, deletedAt: null }, data: { deletedAt: new Date() } });
     return count === 0 ? null : this.prisma.product.findUnique({ where: { id } });
+  }
+
+  /** For the outbox relay (raw SQL in interactive transactions). */
+  get raw(): RawTransactions {
+    return this.prisma as unknown as RawTransactions;
+  }
+
+  /**
+   * OrderPlaced: takes the stock of every line or of none, with conditional updates that can never
+   * make stock negative (and a CHECK constraint behind them), records the reservation and answers
+   * StockReserved (with the unit prices of this moment) or StockRejected in the outbox, all in one
+   * transaction with the event's processed mark. Lines are locked in product id order, so two
+   * reservations never deadlock.
+   */
+  async reserve(eventId: string, event: OrderPlaced): Promise<StockOutcome> {
+    const lines = [...event.lines].sort((a, b) => a.productId.localeCompare(b.productId));
+    try {
+      return await this.prisma.$transaction(async (tx) => {
+        const raw = tx as unknown as RawSql;
+        if (!(await markProcessed(raw, eventId))) return { kind: 'unchanged' } as const;
+        const earlier = await tx.reservation.findUnique({ where: { orderId: event.orderId } });
+        if (earlier?.status === 'CANCELLED') throw new Rejected('CANCELLED', null);
+        if (earlier) return { kind: 'unchanged' } as const; // decided by an earlier event for this order
+        const priced: Array<SagaLine & { unitPriceCents: number; currency: string }> = [];
+        for (const line of lines) {
+          const rows = await raw.$queryRawUnsafe<Array<{ priceCents: number; currency: string }>>(
+            'UPDATE products SET stock = stock - $1, updated_at = now() WHERE id = $2::uuid AND deleted_at IS NULL AND stock >= $1 RETURNING price_cents AS "priceCents", currency',
+            line.quantity,
+            line.productId,
+          );
+          if (rows.length === 0) {
+            const product = await tx.product.findUnique({ where: { id: line.productId }, select: { deletedAt: true } });
+            throw new Rejected(product && !product.deletedAt ? 'OUT_OF_STOCK' : 'PRODUCT_UNAVAILABLE', line.productId);
+          }
+          priced.push({ ...line, unitPriceCents: rows[0]!.priceCents, currency: rows[0]!.currency });
+        }
+        await tx.reservation.create({ data: { orderId: event.orderId, status: 'RESERVED', lines: lines.map(({ productId, quantity }) => ({ productId, quantity })) } });
+        // In the order the client placed them, so the order's lines and the prices line up.
+        const byProduct = new Map(priced.map((line) => [line.productId, line]));
+        await addToOutbox(raw, { stream: STOCK_EVENTS, type: EVENT.stockReserved, payload: { orderId: event.orderId, lines: event.lines.map((line) => byProduct.get(line.productId)) } });
+        return { kind: 'reserved', productIds: lines.map((line) => line.productId) } as const;
+      });
+    } catch (error) {
+      if (!(error instanceof Rejected)) throw error;
+      // Everything above was rolled back; the refusal is recorded on its own.
+      return this.prisma.$transaction(async (tx) => {
+        const raw = tx as unknown as RawSql;
+        if (!(await markProcessed(raw, eventId))) return { kind: 'unchanged' } as const;
+        await tx.reservation.upsert({ where: { orderId: event.orderId }, create: { orderId: event.orderId, status: 'REJECTED', lines: [] }, update: {} });
+        await addToOutbox(raw, { stream: STOCK_EVENTS, type: EVENT.stockRejected, payload: { orderId: event.orderId, reason: error.reason, productId: error.productId } });
+        return { kind: 'rejected' } as const;
+      });
+    }
+  }
+
+  /**
+   * OrderCancelled: gives back exactly what was reserved, once (the reservation moves from RESERVED
+   * to RELEASED in the same statement that decides it). An order cancelled before its reservation
+   * is marked CANCELLED here, so the OrderPlaced that arrives later is rejected, not reserved.
+   */
+  async release(eventId: string, orderId: string): Promise<StockOutcome> {
+    return this.prisma.$transaction(async (tx) => {
+      const raw = tx as unknown as RawSql;
+      if (!(await markProcessed(raw, eventId))) return { kind: 'unchanged' } as const;
+      const rows = await raw.$queryRawUnsafe<Array<{ lines: SagaLine[] | string }>>(
+        `UPDATE reservations SET status = 'RELEASED', updated_at = now() WHERE order_id = $1::uuid AND status = 'RESERVED' RETURNING lines`,
+        orderId,
+      );
+      if (rows.length === 0) {
+        await tx.reservation.upsert({ where: { orderId }, create: { orderId, status: 'CANCELLED', lines: [] }, update: {} });
+        return { kind: 'unchanged' } as const;
+      }
+      const lines = (typeof rows[0]!.lines === 'string' ? JSON.parse(rows[0]!.lines) : rows[0]!.lines) as SagaLine[];
+      for (const line of [...lines].sort((a, b) => a.productId.localeCompare(b.productId))) {
+        await raw.$executeRawUnsafe('UPDATE products SET stock = stock + $1, updated_at = now() WHERE id = $2::uuid', line.quantity, line.productId);
+      }
+      await addToOutbox(raw, { stream: STOCK_EVENTS, type: EVENT.stockReleased, payload: { orderId } });
+      return { kind: 'released', productIds: lines.map((line) => line.productId) } as const;
+    });
   }
 }

@@ -29,6 +29,21 @@ export interface SubgraphConfig {
   rateLimitEnabled: boolean;
   /** OpenTelemetry export; null (the default) loads no tracing code at all. */
   tracing: TracingConfig | null;
+  saga: SagaConfig;
+}
+
+/** The order saga (orders and products). */
+export interface SagaConfig {
+  /** Where orders looks up the products an order names (name, price, whether it exists). */
+  productsUrl: string;
+  /** How long placeOrder waits for the reservation's outcome before answering PENDING. */
+  placeOrderWaitMs: number;
+  /** An event handed to a consumer that neither acknowledged nor failed it for this long goes to another. */
+  claimIdleMs: number;
+  /** Event consumers per process (each handles one event at a time). */
+  consumers: number;
+  /** How often the outbox relay looks for unpublished events (it is also woken after each write). */
+  relayIntervalMs: number;
 }
 
 const schema = z.object({
@@ -46,6 +61,11 @@ const schema = z.object({
   IDENTITY_PUBLIC_KEY: z.string().min(1).optional(),
   ...cacheEnv,
   RATE_LIMIT_ENABLED: booleanFlag(true),
+  PRODUCTS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  PLACE_ORDER_WAIT_MS: z.coerce.number().int().min(0).max(30_000).default(2000),
+  EVENT_CLAIM_IDLE_MS: z.coerce.number().int().min(50).max(600_000).default(10_000),
+  EVENT_CONSUMERS: z.coerce.number().int().min(1).max(64).default(4),
+  OUTBOX_RELAY_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
   ...tracingEnv,
 }).refine((env) => env.NODE_ENV !== 'production' || env.IDENTITY_PUBLIC_KEY !== undefined, {
   path: ['IDENTITY_PUBLIC_KEY'],
@@ -87,5 +107,12 @@ export function subgraphConfig(name: SubgraphName, env: Record<string, string | 
     cache: cacheConfigOf(parsed),
     rateLimitEnabled: parsed.RATE_LIMIT_ENABLED,
     tracing: tracingConfig(parsed),
+    saga: {
+      productsUrl: parsed.PRODUCTS_URL ?? `http://127.0.0.1:${DEFAULT_PORTS.products}/graphql`,
+      placeOrderWaitMs: parsed.PLACE_ORDER_WAIT_MS,
+      claimIdleMs: parsed.EVENT_CLAIM_IDLE_MS,
+      relayIntervalMs: parsed.OUTBOX_RELAY_INTERVAL_MS,
+      consumers: parsed.EVENT_CONSUMERS,
+    },
   };
 }

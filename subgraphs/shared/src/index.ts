@@ -21,3 +21,7 @@ export * from './service.js';
 export * from './user-errors.js';
 export * from './subgraph.js';
 export * from './subgraph-cache.js';
+export * from './event-bus.js';
+export * from './outbox.js';
+export * from './saga-events.js';
+export * from './background.js';

@@ -23,8 +23,12 @@ export function createMetrics(service: string, options: { processMetrics?: boole
 }
 
 /** sql_statements_total: every SQL statement a subgraph sends, counted at the driver adapter. */
-export function sqlStatementsCounter(registry: Registry): Counter {
-  return new Counter({ name: 'sql_statements_total', help: 'SQL statements sent to the database.', registers: [registry] });
+/** source: "request" (sent while serving a request) or "background" (relay, consumers, sweeps). */
+export function sqlStatementsCounter(registry: Registry): Counter<'source'> {
+  const counter = new Counter({ name: 'sql_statements_total', help: 'SQL statements sent to the database, by source (request, or background work such as the outbox relay and event consumers).', labelNames: ['source'] as const, registers: [registry] });
+  counter.inc({ source: 'request' }, 0);
+  counter.inc({ source: 'background' }, 0);
+  return counter;
 }
 
 /** Times every GraphQL request into http_request_duration_seconds{operation,outcome}. */

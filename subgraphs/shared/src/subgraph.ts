@@ -15,6 +15,8 @@ import { unauthenticatedRequest, viewerOf, type Viewer } from './auth.js';
 import type { CacheStore } from './cache-store.js';
 import { cacheTagsPlugin } from './cache-tags.js';
 import { loadOrCreateDevKeys } from './dev-keys.js';
+import { ConfigError } from './env.js';
+import { inBackground } from './background.js';
 import { ANONYMOUS, IDENTITY_HEADER, type Identity, IdentityError, identityPublicKey, verifyIdentity } from './identity.js';
 import type { SubgraphConfig } from './config.js';
 import { type Database, openDatabase } from './database.js';
@@ -25,6 +27,9 @@ import { type OpenedCache, openCache } from './open-cache.js';
 import { closeRedisClient, createRedisClient, type RedisClient } from './redis-client.js';
 import { createService, type Service } from './service.js';
 import { RequestCache, SubgraphCache } from './subgraph-cache.js';
+import type { EventBus } from './event-bus.js';
+import { MemoryEventBus } from './memory-event-bus.js';
+import { RedisEventBus } from './redis-event-bus.js';
 
 /** The part of every subgraph's per-request context that the shell provides. */
 export interface RequestContext extends BaseContext {
@@ -52,12 +57,18 @@ export interface SubgraphRuntime {
   fieldLimits: FieldRateLimiter;
   /** The client for REDIS_URL, or null without one. */
   redis: RedisClient | null;
+  /** The saga's event bus: Redis Streams with REDIS_URL, else the one the embedded graph shares. */
+  bus: EventBus;
+  /** The bus was given (shared): its owner closes it. */
+  sharedBus: boolean;
 }
 
 /** What a subgraph may be given instead of building it from its config. */
 export interface SubgraphDependencies {
   /** The embedded graph shares one in-memory store between its services. */
   cacheStore?: CacheStore;
+  /** ... and one in-memory event bus. */
+  bus?: EventBus;
 }
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -74,7 +85,7 @@ export async function prepareSubgraph(config: SubgraphConfig, dependencies: Subg
   const identityKey = identityPublicKey(config.identityPublicKey ?? loadOrCreateDevKeys(config.dataDir).identityPublicKey);
   const metrics = createMetrics(config.name);
   const statements = sqlStatementsCounter(metrics.registry);
-  const database = openDatabase(config.database, { onStatement: () => statements.inc() });
+  const database = openDatabase(config.database, { onStatement: () => statements.inc({ source: inBackground() ? 'background' : 'request' }) });
   try {
     if (config.migrateOnStart || config.seedOnStart) {
       const runner = await database.runner();
@@ -105,13 +116,23 @@ export async function prepareSubgraph(config: SubgraphConfig, dependencies: Subg
     timeoutMs: Math.max(100, config.cache.timeoutMs),
     onStoreError: (error) => logger.warn({ err: String(error) }, 'field rate-limit store unavailable; allowing the call'),
   });
-  return { config, logger, metrics, database, identityKey, cache, openedCache, fieldLimits, redis };
+  // Given (the embedded graph's, shared by its services), else Redis Streams. A subgraph alone in
+  // its process without REDIS_URL gets a bus of its own: fine for users (it publishes nothing), and
+  // orders and products refuse that at start (their events would reach nobody).
+  const bus = dependencies.bus ?? (redis ? new RedisEventBus(redis, { prefix: config.cache.prefix, logger }) : new MemoryEventBus());
+  return { config, logger, metrics, database, identityKey, cache, openedCache, fieldLimits, redis, bus, sharedBus: dependencies.bus !== undefined };
 }
 
 /**
  * The caller's identity from the gateway's signed header: anonymous when absent; a forged,
  * expired or malformed one rejects the whole request with HTTP 401.
  */
+/** For orders and products: their events must reach the other services, so a bus of their own will not do. */
+export function requireSharedBus(runtime: SubgraphRuntime): void {
+  if (runtime.sharedBus || runtime.redis) return;
+  throw new ConfigError([`REDIS_URL: required to run ${runtime.config.name} as a process of its own (the order saga's events travel through Redis Streams); npm start runs everything in one process without it`]);
+}
+
 export async function identityFrom(req: IncomingMessage, key: KeyObject): Promise<Identity> {
   const header = req.headers[IDENTITY_HEADER];
   if (header === undefined) return ANONYMOUS;
@@ -164,6 +185,8 @@ export async function createSubgraphService<C extends RequestContext>(options: S
     },
     onStop: async () => {
       await options.onStop?.();
+      // A bus someone gave us is theirs to close.
+      if (!options.runtime.sharedBus) await options.runtime.bus.close();
       await openedCache.close();
       if (redis) await closeRedisClient(redis);
       await database.close();

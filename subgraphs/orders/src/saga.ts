@@ -1,0 +1,68 @@
+// orders' side of the order saga: the outbox relay that publishes OrderPlaced / OrderCancelled,
+// the consumer of products' answers (StockReserved → CONFIRMED, StockRejected → REJECTED), and
+// the wait placeOrder does for that answer. Every state change purges the order's cache tags
+// after its transaction commits.
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { EventEmitter } from 'node:events';
+import { entityTag, EVENT, type EventBus, type Logger, runInBackground, type SagaConfig, STOCK_EVENTS, type StockRejected, type StockReserved, startRelay, type SubgraphCache } from '@commerce/shared';
+import { userOrdersTag } from './loaders.js';
+import { IDEMPOTENCY_KEEP_MS, type OrderRow, type OrdersRepository } from './repository.js';
+
+export interface OrderSaga {
+  /** After a write that added to the outbox: publish now rather than at the next tick. */
+  published(): void;
+  /** Resolves when the order has left PENDING (here or on another replica), or after `ms`. */
+  outcome(orderId: string, ms: number): Promise<void>;
+  /** The tags an order's change invalidates. */
+  purge(order: Pick<OrderRow, 'id' | 'userId'>): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function startOrderSaga(options: { repository: OrdersRepository; bus: EventBus; cache: SubgraphCache; saga: SagaConfig; logger: Logger }): OrderSaga {
+  const { repository, bus, cache, logger } = options;
+  const decided = new EventEmitter().setMaxListeners(0);
+  const purge = (order: Pick<OrderRow, 'id' | 'userId'>) => cache.purge([entityTag('Order', order.id), userOrdersTag(order.userId)]);
+  const relay = startRelay({ db: repository.raw, bus, intervalMs: options.saga.relayIntervalMs, logger });
+  // Several consumers per process: events are independent (row locks order what must be ordered),
+  // so one slow transaction does not hold up the rest.
+  const subscriptions = Array.from({ length: options.saga.consumers }, () => bus.subscribe(STOCK_EVENTS, { group: 'orders', consumer: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`, claimIdleMs: options.saga.claimIdleMs }, (event) => runInBackground(async () => {
+    let changed: OrderRow | null = null;
+    if (event.type === EVENT.stockReserved) changed = await repository.confirm(event.id, event.payload as unknown as StockReserved);
+    else if (event.type === EVENT.stockRejected) changed = await repository.reject(event.id, event.payload as unknown as StockRejected);
+    else return; // StockReleased: nothing to do here
+    if (!changed) return;
+    await purge(changed);
+    decided.emit(changed.id);
+  })));
+  // Idempotency keys are promised for 24 h and kept 48 h; older ones are swept hourly.
+  const sweep = setInterval(() => {
+    runInBackground(() => repository.forgetIdempotencyKeys(new Date(Date.now() - IDEMPOTENCY_KEEP_MS))).catch((error: unknown) => logger.warn({ err: String(error) }, 'idempotency key sweep failed'));
+  }, 3600_000);
+  sweep.unref();
+  return {
+    published: () => relay.kick(),
+    outcome: async (orderId, ms) => {
+      const deadline = Date.now() + ms;
+      const heard = new Promise<void>((resolve) => decided.once(orderId, resolve));
+      // Another replica may apply the answer: look at the database too, now and then (rarely:
+      // under load hundreds of orders wait at once, and this replica usually hears first).
+      while (Date.now() < deadline) {
+        const status = await repository.orderStatus(orderId);
+        if (status !== 'PENDING') break;
+        const wait = Math.min(1000, deadline - Date.now());
+        let timer: NodeJS.Timeout | undefined;
+        const woke = await Promise.race([heard.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), wait)))]);
+        clearTimeout(timer);
+        if (woke) break;
+      }
+      decided.removeAllListeners(orderId);
+    },
+    purge,
+    stop: async () => {
+      clearInterval(sweep);
+      await Promise.all(subscriptions.map((subscription) => subscription.stop()));
+      await relay.stop();
+    },
+  };
+}
