@@ -89,7 +89,7 @@ describe.skipIf(!template)('partial failure', () => {
     }
   });
 
-  it('products down: users data is served beside it, per entity path', async () => {
+  it('products down: users data is served beside it, per entity path, also by a gateway started while it is down', async () => {
     await graph.stopSubgraph('products');
     try {
         const result = await graph.query(`{ product(id: "${PRODUCT}") { name } user(id: "${ALICE}") { name } }`);
@@ -106,6 +106,16 @@ describe.skipIf(!template)('partial failure', () => {
         expect(nested.errors?.length).toBe(items.length);
         // Each error names the field the products fetch would have filled, under the line it belongs to.
         expect(nested.errors?.every((e) => e.extensions?.code === 'SUBGRAPH_UNAVAILABLE' && e.path?.join('.').match(/^me\.orders\.edges\.\d\.node\.items\.\d\.product\.name$/))).toBe(true);
+
+        // A gateway started now, with products down, starts (it runs from the committed
+        // supergraph) and serves users' fields beside the missing ones.
+        const fresh = await graph.startGateway();
+        const health = await fetch(fresh.url.replace(/graphql$/, 'ready'));
+        expect(health.status).toBe(200);
+        const fromFresh = await fresh.query(`{ user(id: "${ALICE}") { name } product(id: "${PRODUCT}") { name } }`);
+        expect(fromFresh.status).toBe(200);
+        expect(fromFresh.data).toEqual({ user: { name: 'Alice Example' }, product: null });
+        expect(fromFresh.errors?.map((e) => [e.path?.join('.'), e.extensions?.code])).toEqual([['product', 'SUBGRAPH_UNAVAILABLE']]);
     } finally {
       await graph.restartSubgraph('products');
     }
