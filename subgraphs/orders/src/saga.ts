@@ -44,7 +44,9 @@ export function startOrderSaga(options: { repository: OrdersRepository; bus: Eve
     published: () => relay.kick(),
     outcome: async (orderId, ms) => {
       const deadline = Date.now() + ms;
-      const heard = new Promise<void>((resolve) => decided.once(orderId, resolve));
+      let wake = () => {};
+      const heard = new Promise<void>((resolve) => (wake = resolve));
+      decided.once(orderId, wake);
       // Another replica may apply the answer: look at the database too, now and then (rarely:
       // under load hundreds of orders wait at once, and this replica usually hears first).
       while (Date.now() < deadline) {
@@ -56,7 +58,8 @@ export function startOrderSaga(options: { repository: OrdersRepository; bus: Eve
         clearTimeout(timer);
         if (woke) break;
       }
-      decided.removeAllListeners(orderId);
+      // Only this waiter's listener: concurrent retries of the same order wait on theirs.
+      decided.off(orderId, wake);
     },
     purge,
     stop: async () => {
