@@ -1,18 +1,23 @@
-// npm run -s bench:cache [-- --duration 5 --rounds 3 --warmup 3 --connections 10]
+// npm run -s bench:cache [-- --duration 5 --rounds 3 --warmup 3 --connections 10 --modes warm,bare --profile DIR]
 // What the response cache buys, in one run: the same catalog query against two gateways, one with
 // CACHE_ENABLED=false (off) and one caching in Redis, in front of the same three subgraph
 // processes on one seeded PostgreSQL database (so the gateways' cache is the only difference; the
 // catalog list does not go through the entity cache). Modes: off; warm (cache on, the same request: hits); cold (cache on,
 // every request a miss: a new operation name each time, so it pays the lookup and the write);
 // off-new (cache off, a new operation name each time: the gateway plans every new operation, so
-// cold's fair baseline is this, not off); and bare, a node:http process returning the same bytes
-// with nothing behind it (the floor). Every gateway request is anonymous and pays the client budget
-// check (cost analysis and the Redis bucket), as a production request does. Rounds alternate modes so machine noise hits all alike.
-// Prints req/s, p50, p95 and ratios.
+// cold's fair baseline is this, not off); floor, a node:http process that per request takes the
+// budget and reads the entry from Redis (one pipelined round trip, bench-redis-floor.ts): the least
+// any never-stale shared cache must do; and bare, a node:http process returning the same bytes with
+// nothing behind it. Every gateway request is anonymous and pays the client budget (cost analysis
+// and the Redis bucket), as a production request does. Warm hits are answered by the gateway's hit
+// lane (hit-lane.ts). Rounds alternate modes so machine noise hits all alike.
+// Prints req/s, p50, p95 and ratios. --modes runs some modes only; --profile DIR writes a CPU
+// profile of the caching gateway there (scripts/cpu-profile.mjs).
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type ProcessGraph, startProcessGraph } from '../test/support/process-graph.js';
-import { freePort, run as runScript, type Run } from '../test/support/processes.js';
+import { freePort, ROOT, run as runScript, type Run } from '../test/support/processes.js';
 import { DEFAULT_ADMIN_URL, load, rate, type Sample, seededDatabase, summarize } from './bench-support.js';
 
 const { values: args } = parseArgs({
@@ -23,6 +28,10 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '10' },
     'admin-url': { type: 'string', default: DEFAULT_ADMIN_URL },
     'redis-url': { type: 'string', default: 'redis://127.0.0.1:6379' },
+    /** Some of the modes only (e.g. warm,bare when profiling); ratios need off and bare. */
+    modes: { type: 'string' },
+    /** Write a CPU profile of the caching gateway into this directory (node --cpu-prof). */
+    profile: { type: 'string' },
   },
 });
 const [duration, rounds, warmup, connections] = [Number(args.duration), Number(args.rounds), Number(args.warmup), Number(args.connections)];
@@ -44,10 +53,18 @@ async function bareServer(body: string): Promise<{ url: string; stop: () => void
   return { url: `http://127.0.0.1:${port}/graphql`, stop: () => child.kill('SIGKILL') };
 }
 
+/** bench-redis-floor.ts: a budget take and a Redis read per request, and nothing else. */
+async function redisFloorServer(body: string): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'bench-redis-floor.ts')], { env: { ...process.env, BODY: body, REDIS_URL: args['redis-url'], PREFIX: `floor-${Date.now().toString(36)}` }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<string>((resolve) => child.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().trim())));
+  return { url: `http://127.0.0.1:${port}/graphql`, stop: () => child.kill('SIGTERM') };
+}
+
 const database = await seededDatabase(args['admin-url'], 'bench_cache');
 let on: ProcessGraph | undefined;
 let offGateway: Run | undefined;
 let bare: { url: string; stop: () => void } | undefined;
+let floor: { url: string; stop: () => void } | undefined;
 try {
   on = await startProcessGraph(database.url, {
     env: {
@@ -60,6 +77,7 @@ try {
       REDIS_URL: args['redis-url'],
       CACHE_PREFIX: `bench-${Date.now().toString(36)}`,
     },
+    gatewayEnv: args.profile ? { NODE_OPTIONS: `--import ${join(ROOT, 'scripts', 'cpu-profile.mjs')}`, PROFILE_FILE: join(args.profile, 'gateway'), PROFILE_MS: String((warmup + rounds * duration) * 1000 + 5000) } : {},
   });
   const offPort = await freePort();
   offGateway = runScript('start:gateway', { ...on.gatewayEnv(), PORT: String(offPort), CACHE_ENABLED: 'false' });
@@ -80,6 +98,7 @@ try {
   if (hit.cache !== 'HIT' || hit.text !== reference.text) throw new Error(`cache on: expected a HIT with the same body, got ${hit.cache}`);
   if ((await ask(off.gatewayUrl)).cache !== 'BYPASS') throw new Error('cache off: expected BYPASS');
   bare = await bareServer(reference.text);
+  floor = await redisFloorServer(reference.text);
 
   let unique = 0;
   const fresh = () => JSON.stringify({ query: QUERY.replace('query Catalog', `query Catalog${unique++}`) });
@@ -88,9 +107,10 @@ try {
     warm: { url: on.gatewayUrl, body },
     'off-new': { url: off.gatewayUrl, body: fresh },
     cold: { url: on.gatewayUrl, body: fresh },
+    floor: { url: floor.url, body },
     bare: { url: bare.url, body },
   };
-  const names = Object.keys(modes);
+  const names = args.modes ? args.modes.split(',').filter((name) => name in modes) : Object.keys(modes);
   const run = (name: string, seconds: number) => load({ url: modes[name]!.url, connections, seconds, body: modes[name]!.body });
   const coldCheck = await ask(on.gatewayUrl, (modes.cold!.body as () => string)());
   if (coldCheck.cache !== 'MISS') throw new Error(`cold: expected a MISS, got ${coldCheck.cache}`);
@@ -105,6 +125,10 @@ try {
   }
   const summary = Object.fromEntries(names.map((name) => [name, summarize(samples[name]!)]));
   log('');
+  if (names.some((name) => summary[name]!.failures > 0)) process.exitCode = 1;
+  if (!summary.off || !summary.bare) {
+    for (const name of names) log(`${name.padEnd(8)} ${summary[name]!.rps.toFixed(0).padStart(7)} req/s  p50 ${summary[name]!.p50.toFixed(1)} ms  p95 ${summary[name]!.p95.toFixed(1)} ms  failures ${summary[name]!.failures}`);
+  } else {
   log('mode      req/s    p50 ms  p95 ms  requests  failures  req/s vs off  req/s vs bare');
   for (const name of names) {
     const s = summary[name]!;
@@ -114,9 +138,11 @@ try {
   }
   log(`cold vs off-new (what a miss costs on top of the same work): req/s ×${(summary.cold!.rps / summary['off-new']!.rps).toFixed(2)}, p95 ×${(summary.cold!.p95 / summary['off-new']!.p95).toFixed(2)}`);
   log(`warm vs off (a hit instead of the subgraphs): req/s ×${(summary.warm!.rps / summary.off!.rps).toFixed(2)}, p95 ×${(summary.warm!.p95 / summary.off!.p95).toFixed(3)}`);
-  if (names.some((name) => summary[name]!.failures > 0)) process.exitCode = 1;
+  if (summary.floor) log(`warm vs floor (the gateway against the least a never-stale shared-cache hit costs): req/s ×${(summary.warm!.rps / summary.floor.rps).toFixed(2)}; floor vs bare ×${(summary.floor.rps / summary.bare!.rps).toFixed(2)}`);
+  }
 } finally {
   bare?.stop();
+  floor?.stop();
   offGateway?.kill('SIGKILL');
   await offGateway?.exited;
   await on?.stop();

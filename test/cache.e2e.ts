@@ -319,3 +319,132 @@ async function delayingProxy(target: string): Promise<{ url: string; setDelay(ms
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
+
+describe.skipIf(!template || !redisUrl)('the hit lane: repeated anonymous hits answered before Express and Apollo', () => {
+  let graph: TestGraph;
+  let admin: Record<string, string>;
+  // A budget small enough to spend, refilling too slowly to matter within the test.
+  const CAPACITY = 400;
+  beforeAll(async () => {
+    graph = await startGraph({ kind: 'postgres', template: template as string }, { redisUrl: redisUrl as string, env: { RATE_LIMIT_ENABLED: 'true' }, gatewayEnv: { RATE_LIMIT_ANONYMOUS: `${CAPACITY},0.001`, TRUST_PROXY_HOPS: '1' } });
+    admin = await graph.as('admin@example.com');
+  });
+  afterAll(() => graph?.stop());
+
+  /** The raw answer, as a client without a GraphQL library sees it. */
+  const raw = async (body: string, headers: Record<string, string> = {}) => {
+    const response = await fetch(graph.gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    return { status: response.status, headers: response.headers, text: await response.text() };
+  };
+  const viaLane = (response: { headers: Headers }) => (response.headers.get('server-timing') ?? '').startsWith('lane;');
+  /** Asks until the lane answers (it learns a body from the full path's answer, then needs the entry written). */
+  async function untilLane(ask: () => ReturnType<typeof raw>) {
+    for (let i = 0; i < 40; i++) {
+      const response = await ask();
+      if (viaLane(response)) return response;
+      await sleep(10);
+    }
+    throw new Error('the hit lane never answered');
+  }
+
+  it('answers byte for byte what the full path answers, with the same cache and budget headers, charging the budget once per request', async () => {
+    const client = { 'x-forwarded-for': '198.51.100.1' };
+    const body = JSON.stringify({ query: PRODUCT, variables: { id: PRODUCTS[2]!.id } });
+    const miss = await raw(body, client);
+    expect(miss.headers.get('x-cache')).toBe('MISS');
+    expect(viaLane(miss)).toBe(false);
+    const cost = CAPACITY - Number(miss.headers.get('ratelimit-remaining'));
+    expect(cost).toBeGreaterThan(0);
+    const lane = await untilLane(() => raw(body, client));
+    expect(lane.status).toBe(200);
+    expect(lane.text).toBe(miss.text);
+    expect(lane.headers.get('x-cache')).toBe('HIT');
+    expect(lane.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(lane.headers.get('cache-control')).toBe('public, max-age=0, must-revalidate');
+    expect(Number(lane.headers.get('age'))).toBeGreaterThanOrEqual(0);
+    expect(lane.headers.get('x-request-id')).toMatch(/^[\w.:-]+$/);
+    expect(lane.headers.get('ratelimit-limit')).toBe(String(CAPACITY));
+    // Every request so far (full path or lane) took exactly its cost, once.
+    const before = Number(lane.headers.get('ratelimit-remaining'));
+    const next = await raw(body, client);
+    expect(viaLane(next)).toBe(true);
+    expect(Number(next.headers.get('ratelimit-remaining'))).toBe(before - cost);
+    expect(await metricValue(graph.gatewayUrl, 'http_request_duration_seconds_count', { operation: 'Product', outcome: 'ok' })).toBeGreaterThan(1);
+  });
+
+  it('sends the body compressed when the client accepts it, and the same bytes once decoded', async () => {
+    const body = JSON.stringify({ query: 'query Page { products(first: 30) { edges { node { id name price { amount currency } stock } } } }' });
+    const plain = await raw(body, { 'x-forwarded-for': '198.51.100.2' });
+    expect(plain.text.length).toBeGreaterThan(1024);
+    const gzip = await untilLane(() => raw(body, { 'x-forwarded-for': '198.51.100.2', 'accept-encoding': 'gzip' }));
+    expect(gzip.headers.get('content-encoding')).toBe('gzip');
+    expect(gzip.headers.get('vary')).toBe('Accept-Encoding');
+    expect(gzip.text).toBe(plain.text); // fetch decodes it
+    const br = await raw(body, { 'x-forwarded-for': '198.51.100.2', 'accept-encoding': 'br, gzip' });
+    expect(br.headers.get('content-encoding')).toBe('br');
+    expect(br.text).toBe(plain.text);
+  });
+
+  it('after a write, the next read is fresh: the lane finds no entry and the full path answers', async () => {
+    const id = PRODUCTS[3]!.id;
+    const body = JSON.stringify({ query: PRODUCT, variables: { id } });
+    const client = { 'x-forwarded-for': '198.51.100.3' };
+    const first = await raw(body, client);
+    const cost = CAPACITY - Number(first.headers.get('ratelimit-remaining'));
+    const warm = await untilLane(() => raw(body, client));
+    const name = `Renamed ${Date.now()}`;
+    const write = await graph.query(UPDATE, { id, input: { name } }, admin);
+    expect(write.data?.updateProduct.userErrors).toEqual([]);
+    const after = await raw(body, client);
+    expect(viaLane(after)).toBe(false);
+    expect(after.headers.get('x-cache')).toBe('MISS');
+    // The lane took the budget before it found no entry; the full path did not take it again.
+    expect(Number(after.headers.get('ratelimit-remaining'))).toBe(Number(warm.headers.get('ratelimit-remaining')) - cost);
+    expect(JSON.parse(after.text).data.product.name).toBe(name);
+    const again = await untilLane(() => raw(body, client));
+    expect(JSON.parse(again.text).data.product.name).toBe(name);
+  });
+
+  it('over budget: 429 RATE_LIMITED from the full path with the decision the lane took (never charged twice); other clients unaffected', async () => {
+    const client = { 'x-forwarded-for': '198.51.100.4' };
+    const body = JSON.stringify({ query: PRODUCT, variables: { id: PRODUCTS[4]!.id } });
+    const first = await raw(body, client);
+    const cost = CAPACITY - Number(first.headers.get('ratelimit-remaining'));
+    let admitted = 1;
+    let lane = 0;
+    let refused: Awaited<ReturnType<typeof raw>> | undefined;
+    while (!refused && admitted <= CAPACITY) {
+      const response = await raw(body, client);
+      if (response.status === 429) refused = response;
+      else {
+        admitted += 1;
+        if (viaLane(response)) lane += 1;
+      }
+    }
+    expect(lane).toBeGreaterThan(0);
+    expect(admitted).toBe(Math.floor(CAPACITY / cost));
+    expect(refused!.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(JSON.parse(refused!.text).errors[0].extensions).toMatchObject({ code: 'RATE_LIMITED', cost, budget: { capacity: CAPACITY, remaining: CAPACITY - admitted * cost } });
+    expect((await raw(body, { 'x-forwarded-for': '198.51.100.5' })).status).toBe(200);
+  });
+
+  it('never answers a signed-in or API-key request, nor a browser request (CORS), even for a body it knows', async () => {
+    const body = JSON.stringify({ query: PRODUCT, variables: { id: PRODUCTS[5]!.id } });
+    await raw(body);
+    await untilLane(() => raw(body));
+    const alice = await graph.as('alice@example.com');
+    const signedIn = await raw(body, alice);
+    expect(viaLane(signedIn)).toBe(false);
+    expect(signedIn.headers.get('ratelimit-limit')).toBe('10000');
+    const badKey = await raw(body, { 'x-api-key': 'not-a-key' });
+    expect(viaLane(badKey)).toBe(false);
+    expect(badKey.status).toBe(401);
+    const browser = await raw(body, { origin: 'http://localhost:3000' });
+    expect(viaLane(browser)).toBe(false);
+    expect(browser.headers.get('access-control-allow-origin')).toBe('http://localhost:3000');
+    // A body that is not JSON still gets the full path's answer.
+    const broken = await raw('{"query": ', {});
+    expect(broken.status).toBe(400);
+    expect(JSON.parse(broken.text).errors[0].extensions.code).toBe('BAD_REQUEST');
+  });
+});

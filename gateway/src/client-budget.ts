@@ -23,6 +23,8 @@ export interface BudgetContext {
   identity: Identity;
   /** The client's address (TRUST_PROXY_HOPS applied), which identifies anonymous clients. */
   clientIp: string;
+  /** Taken already by the hit lane for this request (it then went on here): not taken again. */
+  prepaid?: { key: string; cost: number; decision: BudgetDecision };
 }
 
 export interface ClientBudgetOptions<C extends BudgetContext> {
@@ -56,8 +58,13 @@ export function clientBudgetPlugin<C extends BudgetContext>(options: ClientBudge
           const cost = options.costOf(requestContext);
           // More than the whole bucket can never be admitted: waiting would not help, so no 429.
           if (cost > limit.capacity) throw new QueryLimitError('cost', limit.capacity, cost, 'your budget');
-          const decision = await options.store.take(key, cost, limit);
-          if (decision.source === 'local') options.fallbacks?.inc();
+          const { prepaid } = requestContext.contextValue;
+          let decision: BudgetDecision;
+          if (prepaid && prepaid.key === key && prepaid.cost === cost) decision = prepaid.decision;
+          else {
+            decision = await options.store.take(key, cost, limit);
+            if (decision.source === 'local') options.fallbacks?.inc();
+          }
           outcome = { decision, limit };
           if (decision.allowed) return;
           options.rateLimited.inc({ scope: 'client_budget' });

@@ -34,7 +34,9 @@ export function corsMiddleware(allowed: readonly string[]): RequestHandler {
 }
 
 /** Bodies under 1 kB gain nothing from compression (the headers cost more than they save). */
-export const compressionMiddleware = (): RequestHandler => compression({ threshold: 1024 });
+export const COMPRESSION_THRESHOLD_BYTES = 1024;
+
+export const compressionMiddleware = (): RequestHandler => compression({ threshold: COMPRESSION_THRESHOLD_BYTES });
 
 /** Accepted documents, remembered so a repeated query is not measured again. Rejected ones are not kept. */
 const ACCEPTED_MAX = 2000;

@@ -48,7 +48,7 @@ const BREAKER_STATE = { closed: 0, halfOpen: 1, open: 2 } as const;
 
 /** What the gateway adds to every fetch, and reads from every answer. */
 export interface FetchHooks<C extends Record<string, any>> {
-  beforeSend(options: GraphQLDataSourceProcessOptions<C>): void;
+  beforeSend(options: GraphQLDataSourceProcessOptions<C>): void | Promise<void>;
   afterReceive(response: GatewayGraphQLResponse, context: Partial<C>): void;
 }
 
@@ -83,8 +83,8 @@ export class ResilientDataSource<TContext extends Record<string, any>> extends R
     metrics.breakerState.set({ subgraph }, BREAKER_STATE.closed);
   }
 
-  override willSendRequest(options: GraphQLDataSourceProcessOptions<TContext>): void {
-    this.hooks.beforeSend(options);
+  override async willSendRequest(options: GraphQLDataSourceProcessOptions<TContext>): Promise<void> {
+    await this.hooks.beforeSend(options);
   }
 
   override async didReceiveResponse({ response, context }: { response: GatewayGraphQLResponse; context: Partial<TContext> }): Promise<GatewayGraphQLResponse> {

@@ -19,7 +19,7 @@ export interface ResponseCacheContext {
   cacheTags: Set<string>;
 }
 
-export interface ResponseCacheOptions {
+export interface ResponseCacheOptions<C extends ResponseCacheContext = ResponseCacheContext> {
   /** null: caching is off; every response says x-cache: BYPASS. */
   cache: FailOpenCache | null;
   /** Changes with the supergraph, so a new schema never serves responses shaped by an old one. */
@@ -28,16 +28,34 @@ export interface ResponseCacheOptions {
   /** What browsers and CDNs are told (they cannot hear invalidations, so 0 by default: revalidate). */
   httpMaxAgeSeconds: number;
   requests: Counter<'layer' | 'result'>;
+  /** Told the public key of every response answered publicly (the hit lane learns from it). */
+  learn?: (requestContext: GraphQLRequestContext<C>, publicKey: string) => void;
 }
 
-interface Cached {
-  data: Record<string, unknown>;
+export interface CachedHead {
   storedAt: number;
   maxAge: number;
   scope: 'PUBLIC' | 'PRIVATE';
 }
 
-type Outcome = { result: 'BYPASS' } | { result: 'HIT'; entry: Cached } | { result: 'MISS'; readStartedAt: number; keys: ScopeKeys };
+/**
+ * An entry is its head (one JSON line), then the response body exactly as Apollo writes it, so a
+ * hit can be sent without parsing or printing the data again (hit-lane.ts). In every key, so a
+ * replica running another format never reads these.
+ */
+const FORMAT = 'v2';
+
+export function splitCached(text: string): { head: CachedHead; body: string } {
+  const newline = text.indexOf('\n');
+  return { head: JSON.parse(text.slice(0, newline)) as CachedHead, body: text.slice(newline + 1) };
+}
+
+function joinCached(head: CachedHead, data: unknown): string {
+  // Apollo's own serialization of a data-only result (runHttpQuery's prettyJSONStringify).
+  return `${JSON.stringify(head)}\n${JSON.stringify({ data })}\n`;
+}
+
+type Outcome = { result: 'BYPASS' } | { result: 'HIT'; head: CachedHead; keys: ScopeKeys } | { result: 'MISS'; readStartedAt: number; keys: ScopeKeys };
 
 interface ScopeKeys {
   public: string;
@@ -96,10 +114,10 @@ function keysFor(requestContext: GraphQLRequestContext<ResponseCacheContext>, ve
     .update(stableStringify(declaredVariables(requestContext)))
     .digest('base64url');
   const owner = privateScope(requestContext.contextValue.identity);
-  return { public: `response:${version}:public:${operation}`, private: owner ? `response:${version}:${owner}:${operation}` : null };
+  return { public: `response:${FORMAT}:${version}:public:${operation}`, private: owner ? `response:${FORMAT}:${version}:${owner}:${operation}` : null };
 }
 
-export function responseCachePlugin<C extends ResponseCacheContext>(options: ResponseCacheOptions): ApolloServerPlugin<C> {
+export function responseCachePlugin<C extends ResponseCacheContext>(options: ResponseCacheOptions<C>): ApolloServerPlugin<C> {
   const { cache } = options;
   const count = (result: 'hit' | 'miss' | 'bypass') => options.requests.inc({ layer: 'response', result });
   return {
@@ -121,11 +139,12 @@ export function responseCachePlugin<C extends ResponseCacheContext>(options: Res
             outcome = { result: 'MISS', readStartedAt, keys };
             return null;
           }
-          const entry = JSON.parse(text) as Cached;
+          const { head, body } = splitCached(text);
           count('hit');
-          outcome = { result: 'HIT', entry };
-          requestContext.overallCachePolicy.replace({ maxAge: entry.maxAge, scope: entry.scope });
-          return { http: { status: undefined, headers: new HeaderMap() }, body: { kind: 'single', singleResult: { data: entry.data } } };
+          outcome = { result: 'HIT', head, keys };
+          requestContext.overallCachePolicy.replace({ maxAge: head.maxAge, scope: head.scope });
+          const { data } = JSON.parse(body) as { data: Record<string, unknown> };
+          return { http: { status: undefined, headers: new HeaderMap() }, body: { kind: 'single', singleResult: { data } } };
         },
 
         async willSendResponse(requestContext) {
@@ -137,7 +156,8 @@ export function responseCachePlugin<C extends ResponseCacheContext>(options: Res
           const policy = clean ? requestContext.overallCachePolicy.policyIfCacheable() : null;
           headers.set('cache-control', policy ? `${policy.scope.toLowerCase()}, max-age=${Math.min(policy.maxAge, options.httpMaxAgeSeconds)}, must-revalidate` : 'no-store');
           if (outcome.result === 'HIT') {
-            headers.set('age', String(Math.max(0, Math.floor((Date.now() - outcome.entry.storedAt) / 1000))));
+            headers.set('age', String(Math.max(0, Math.floor((Date.now() - outcome.head.storedAt) / 1000))));
+            if (outcome.head.scope === 'PUBLIC') options.learn?.(requestContext, outcome.keys.public);
             return;
           }
           if (outcome.result !== 'MISS' || !cache || !policy || !body?.data) return;
@@ -147,10 +167,11 @@ export function responseCachePlugin<C extends ResponseCacheContext>(options: Res
           const key = policy.scope === 'PUBLIC' ? outcome.keys.public : outcome.keys.private;
           if (!key) return;
           const maxAge = Math.min(policy.maxAge, options.maxTtlSeconds);
-          const entry: Cached = { data: body.data, storedAt: Date.now(), maxAge, scope: policy.scope };
+          const value = joinCached({ storedAt: Date.now(), maxAge, scope: policy.scope }, body.data);
           // Not awaited: the client need not wait for the write. The store refuses it if a tag was
           // purged after readStartedAt, however late it arrives.
-          void cache.set({ key, value: JSON.stringify(entry), ttlMs: maxAge * 1000, tags: [...tags], readStartedAt: outcome.readStartedAt });
+          void cache.set({ key, value, ttlMs: maxAge * 1000, tags: [...tags], readStartedAt: outcome.readStartedAt });
+          if (policy.scope === 'PUBLIC') options.learn?.(requestContext, key);
         },
       };
     },

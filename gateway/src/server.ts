@@ -22,6 +22,7 @@ import { compressionMiddleware, corsMiddleware, queryLimitsMiddleware } from './
 import { introspectionPlugin } from './introspection-policy.js';
 import { Authenticator, userTokenKey } from './auth.js';
 import type { GatewayConfig } from './config.js';
+import { HitLane, type LaneTicket, type Prepaid } from './hit-lane.js';
 import { ResilientDataSource, type SubgraphFetchMetrics } from './resilient-source.js';
 import { responseCachePlugin } from './response-cache.js';
 import { loadSupergraph, type Supergraph } from './supergraph.js';
@@ -29,14 +30,18 @@ import { loadSupergraph, type Supergraph } from './supergraph.js';
 export interface GatewayContext {
   requestId: string;
   identity: Identity;
-  /** The identity, signed for the subgraphs (once per request, sent with every subgraph fetch). */
-  identityToken: string;
+  /** The identity, signed for the subgraphs: at the first subgraph fetch (a cache hit never signs), then reused. */
+  identityToken: () => Promise<string>;
   /** What the subgraphs said this response was built from (for the response cache). */
   cacheTags: Set<string>;
   /** The client's address (TRUST_PROXY_HOPS applied). */
   clientIp: string;
   /** The operation's cost (cost-plugin.ts), charged to the client's budget. */
   cost: number;
+  /** Set when the hit lane read this request first (hit-lane.ts). */
+  laneTicket?: LaneTicket;
+  /** The budget the hit lane already took for it. */
+  prepaid?: Prepaid;
 }
 
 export interface GatewayDependencies {
@@ -69,15 +74,30 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
     : redis
       ? new FailOpenBudgetStore(new RedisBudgetStore(redis, config.cache.prefix), Math.max(100, config.cache.timeoutMs), (error) => logger.warn({ err: String(error) }, 'budget store unavailable; this replica decides alone until it answers'))
       : new MemoryBudgetStore();
+  const budgetFallbacks = new Counter({ name: 'rate_limit_fallbacks_total', help: 'Budget decisions made by one replica alone because the shared store did not answer.', registers: [metrics.registry] });
+  const cacheRequests = cacheCounters(metrics.registry).requests;
+  // Anonymous repeat hits, answered before Express and Apollo (only with a cache to answer from).
+  const { cache } = openedCache;
+  const lane = cache
+    ? new HitLane({
+        cache,
+        budget: budgetStore && config.budgets ? { store: budgetStore, limits: config.budgets } : null,
+        trustProxyHops: config.trustProxyHops,
+        httpMaxAgeSeconds: config.httpCacheMaxAgeSeconds,
+        requests: cacheRequests,
+        duration: metrics.requestDuration,
+        logger,
+      })
+    : null;
   const sources: ResilientDataSource<GatewayContext>[] = [];
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.sdl,
     logger,
     buildService: ({ name, url }) => {
       const source = new ResilientDataSource<GatewayContext>(name, supergraph.urls.get(name) ?? url ?? '', config.resilience, fetchMetrics, {
-        beforeSend: ({ request, context }) => {
+        beforeSend: async ({ request, context }) => {
           if (context.requestId) request.http?.headers.set('x-request-id', context.requestId);
-          if (context.identityToken) request.http?.headers.set(IDENTITY_HEADER, context.identityToken);
+          if (context.identityToken) request.http?.headers.set(IDENTITY_HEADER, await context.identityToken());
         },
         afterReceive: (response, context) => {
           const tags = response.extensions?.[CACHE_TAGS_EXTENSION];
@@ -95,6 +115,7 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
     logger,
     metrics,
     edge: config.http,
+    ...(lane ? { front: (req, res, pass) => lane.handle(req, res, pass) } : {}),
     early: [corsMiddleware(config.http.corsOrigins ?? []), compressionMiddleware()],
     beforeGraphQL: [queryLimitsMiddleware(config.queryLimits, limitRejections)],
     apollo: {
@@ -121,7 +142,7 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
                 limits: config.budgets,
                 costOf: ({ contextValue }) => contextValue.cost,
                 rateLimited: rateLimitedCounter(metrics.registry),
-                fallbacks: new Counter({ name: 'rate_limit_fallbacks_total', help: 'Budget decisions made by one replica alone because the shared store did not answer.', registers: [metrics.registry] }),
+                fallbacks: budgetFallbacks,
               }),
             ]
           : []),
@@ -133,7 +154,10 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
           version: createHash('sha256').update(supergraph.sdl).digest('hex').slice(0, 12),
           maxTtlSeconds: config.cache.responseMaxTtlSeconds,
           httpMaxAgeSeconds: config.httpCacheMaxAgeSeconds,
-          requests: cacheCounters(metrics.registry).requests,
+          requests: cacheRequests,
+          learn: ({ contextValue, operationName }, key) => {
+            if (lane && contextValue.laneTicket && contextValue.identity.kind === 'anonymous') lane.learn(contextValue.laneTicket.fingerprint, { key, cost: contextValue.cost, operationName: operationName ?? null });
+          },
         }),
       ],
     },
@@ -142,7 +166,10 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
       const authenticated = await authenticator.authenticate(req.headers);
       // Anonymous callers are known by address, to the budget here and to field limits in the subgraphs.
       const identity = authenticated.kind === 'anonymous' ? { ...authenticated, clientIp: ip } : authenticated;
-      return { requestId, identity, clientIp: ip, identityToken: await signIdentity(signingKey, { ...identity, requestId }), cacheTags: new Set<string>(), cost: 0 };
+      let signed: Promise<string> | undefined;
+      const identityToken = () => (signed ??= signIdentity(signingKey, { ...identity, requestId }));
+      const laneTicket = lane?.ticketOf(req);
+      return { requestId, identity, clientIp: ip, identityToken, cacheTags: new Set<string>(), cost: 0, laneTicket, prepaid: laneTicket?.prepaid };
     },
     ready: async () => ({ ready: true, checks: { supergraph: 'loaded', subgraphs: Object.fromEntries(supergraph.urls), cache: await openedCache.status() } }),
     onStop: async () => {

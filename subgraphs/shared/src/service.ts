@@ -1,7 +1,7 @@
 // The HTTP shell every service shares: POST /graphql (Apollo Server on Express), GET /health,
 // GET /ready, GET /metrics. Built apart from listening, so tests listen on port 0.
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerOptions, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
@@ -48,6 +48,11 @@ export interface ServiceOptions<C extends BaseContext> {
   beforeGraphQL?: RequestHandler[];
   /** Runs after the HTTP server has drained (close pools, embedded databases). */
   onStop?: () => Promise<void>;
+  /**
+   * Sees every request before Express (the gateway's hit lane); calls `pass` for the ones it does
+   * not answer. A body it read must be left parsed on `req.body` (Express then skips reading it).
+   */
+  front?: (req: IncomingMessage, res: ServerResponse, pass: () => void) => void;
 }
 
 export interface Service {
@@ -76,7 +81,7 @@ export async function createService<C extends BaseContext>(options: ServiceOptio
       // stalled client hold a connection that long whatever the timeouts say).
       connectionsCheckingInterval: Math.max(100, Math.min(1000, edge.headersTimeoutMs / 2)),
     },
-    app,
+    options.front ? (req, res) => options.front!(req, res, () => app(req, res)) : app,
   );
   const traces = tracing(); // null unless startTracing() ran with an endpoint
   const apollo = new ApolloServer<C>({
@@ -147,6 +152,14 @@ export function sendRequestError(res: import('express').Response, status: number
   res.status(status).json({ errors: [{ message, extensions: { code, ...extensions } }] });
 }
 
+const INVALID_JSON = 'The request body is not valid JSON.';
+
+/** The answer to a body that is not JSON, for code that reads bodies before Express does. */
+export function sendInvalidJson(res: ServerResponse): void {
+  const body = JSON.stringify({ errors: [{ message: INVALID_JSON, extensions: { code: 'BAD_REQUEST' } }] });
+  res.writeHead(400, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) }).end(body);
+}
+
 /**
  * Failures before GraphQL (body too large, invalid JSON, unsupported encoding) answered as GraphQL
  * errors with a code, never Express' HTML page (which shows a stack trace in development).
@@ -156,7 +169,7 @@ function httpErrors(logger: Logger): ErrorRequestHandler {
     if (res.headersSent) return next(error);
     const status = typeof error?.status === 'number' && error.status >= 400 && error.status < 500 ? (error.status as number) : 500;
     if (status === 413) return sendRequestError(res, 413, 'BAD_REQUEST', `The request body is larger than the limit of ${error.limit} bytes.`, { limit: 'body', max: error.limit });
-    if (error?.type === 'entity.parse.failed') return sendRequestError(res, 400, 'BAD_REQUEST', 'The request body is not valid JSON.');
+    if (error?.type === 'entity.parse.failed') return sendRequestError(res, 400, 'BAD_REQUEST', INVALID_JSON);
     if (status < 500) return sendRequestError(res, status, 'BAD_REQUEST', typeof error?.expose === 'boolean' && error.expose ? String(error.message) : 'Bad request.');
     logger.error({ err: error }, 'unexpected error before GraphQL');
     return sendRequestError(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error.');

@@ -1,0 +1,184 @@
+// The hit lane: an anonymous request whose exact body this replica has already seen answered from
+// a public cache entry is answered again in front of Express and Apollo. The raw body's hash names
+// what the full path learned about it (the entry's key and the operation's cost: both pure
+// functions of the body, see response-cache.ts), and one round trip to the store takes the
+// client's budget and reads the entry together. Everything else — a body never learned, a miss, a
+// refusal, a store that does not answer — continues down the full path with the body already read
+// and, if the budget was taken, marked as paid, so nothing is charged twice.
+// Only requests that can carry nothing private qualify: no Authorization, no API key, no Origin
+// (browsers get CORS from the full path), plain JSON, small.
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
+import type { FailOpenCache } from '@commerce/shared/fail-open-cache';
+import type { Logger } from '@commerce/shared/logger';
+import { operationLabels } from '@commerce/shared/metrics';
+import { requestIdOf, sendInvalidJson } from '@commerce/shared/service';
+import type { Counter, Histogram } from 'prom-client';
+import type { BucketLimit, BudgetDecision, BudgetStore } from './budget-store.js';
+import { budgetOf, type BudgetLimits } from './client-budget.js';
+import { clientIp } from './client-ip.js';
+import { COMPRESSION_THRESHOLD_BYTES } from './edge.js';
+import { type CachedHead, splitCached } from './response-cache.js';
+
+/** What the full path found out about one exact request body. */
+export interface LearnedRequest {
+  /** The public response cache key. */
+  key: string;
+  cost: number;
+  operationName: string | null;
+}
+
+/** A budget taken in the lane for a request that then went down the full path. */
+export interface Prepaid {
+  key: string;
+  cost: number;
+  limit: BucketLimit;
+  decision: BudgetDecision;
+}
+
+/** What the lane hands the full path about a request it read. */
+export interface LaneTicket {
+  fingerprint: string;
+  prepaid?: Prepaid;
+}
+
+export interface HitLaneOptions {
+  cache: FailOpenCache;
+  /** null: budgets are off. */
+  budget: { store: BudgetStore; limits: BudgetLimits } | null;
+  trustProxyHops: number;
+  httpMaxAgeSeconds: number;
+  requests: Counter<'layer' | 'result'>;
+  duration: Histogram<'operation' | 'outcome'>;
+  logger: Logger;
+}
+
+/** Bodies the lane reads; larger ones (never a repeated catalog query) go straight on. */
+const LANE_BODY_MAX = 16 * 1024;
+const LEARNED_MAX = 10_000;
+const COMPRESSED_MAX = 500;
+
+export class HitLane {
+  private readonly learned = new Map<string, LearnedRequest>();
+  private readonly tickets = new WeakMap<IncomingMessage, LaneTicket>();
+  private readonly compressed = new Map<string, Buffer>();
+  private readonly operationLabel = operationLabels();
+
+  constructor(private readonly options: HitLaneOptions) {}
+
+  /** What the lane found out about this request before passing it on (undefined: it did not read it). */
+  ticketOf(req: IncomingMessage): LaneTicket | undefined {
+    return this.tickets.get(req);
+  }
+
+  /** Called by the full path once it has answered a body publicly from (or into) the cache. */
+  learn(fingerprint: string, learned: LearnedRequest): void {
+    this.learned.delete(fingerprint);
+    if (this.learned.size >= LEARNED_MAX) this.learned.delete(this.learned.keys().next().value as string);
+    this.learned.set(fingerprint, learned);
+  }
+
+  /** The HTTP server's request handler: answers a learned hit, or calls `pass` (the full path). */
+  handle(req: IncomingMessage, res: ServerResponse, pass: () => void): void {
+    if (!eligible(req)) return pass();
+    const started = performance.now();
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.once('end', () => {
+      const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      const fingerprint = createHash('sha256').update(raw).digest('base64url');
+      const ticket: LaneTicket = { fingerprint };
+      this.tickets.set(req, ticket);
+      // Parsed only when the full path needs it (a learned body was valid JSON).
+      const onward = () => {
+        try {
+          // Express' body parser skips a request already read: it finds the body here.
+          (req as IncomingMessage & { body?: unknown }).body = JSON.parse(raw.toString('utf8'));
+        } catch {
+          return sendInvalidJson(res);
+        }
+        pass();
+      };
+      const learned = this.learned.get(fingerprint);
+      if (!learned) return onward();
+      this.answer(req, res, learned, ticket, started).then(
+        (answered) => answered || onward(),
+        () => onward(),
+      );
+    });
+  }
+
+  private async answer(req: IncomingMessage, res: ServerResponse, learned: LearnedRequest, ticket: LaneTicket, started: number): Promise<boolean> {
+    const { cache, budget } = this.options;
+    const client = budget ? budgetOf({ kind: 'anonymous' }, clientIp(req, this.options.trustProxyHops), budget.limits) : null;
+    // Issued in the same tick, so the Redis client sends them together: one round trip. (One
+    // script doing both is slower: Lua copies the entry in and out.)
+    const [decision, values] = await Promise.all([
+      budget && client && learned.cost <= client.limit.capacity ? budget.store.take(client.key, learned.cost, client.limit) : null,
+      cache.get([learned.key]),
+    ]);
+    if (client && !decision) return false; // more than the whole budget: the full path refuses it
+    if (client && decision) {
+      ticket.prepaid = { key: client.key, cost: learned.cost, limit: client.limit, decision };
+      if (!decision.allowed) return false; // the full path answers 429 with this decision
+    }
+    const text = values?.[0];
+    if (!text) return false;
+    const { head, body } = splitCached(text);
+    if (head.scope !== 'PUBLIC') return false;
+    this.options.requests.inc({ layer: 'response', result: 'hit' });
+    const requestId = requestIdOf(req);
+    // One flat header list and one write: this is the whole cost of a hit, so it is kept lean.
+    const headers: string[] = [
+      'content-type', 'application/json; charset=utf-8',
+      'x-request-id', requestId,
+      'x-cache', 'HIT',
+      'age', String(Math.max(0, Math.floor((Date.now() - head.storedAt) / 1000))),
+      'cache-control', `public, max-age=${Math.min(head.maxAge, this.options.httpMaxAgeSeconds)}, must-revalidate`,
+    ];
+    if (client && decision) headers.push('ratelimit-limit', String(client.limit.capacity), 'ratelimit-remaining', String(decision.remaining), 'ratelimit-reset', String(decision.resetSeconds));
+    const payload = this.encode(req, headers, learned.key, head, body);
+    const seconds = (performance.now() - started) / 1000;
+    headers.push('server-timing', `lane;desc="hit lane";dur=${(seconds * 1000).toFixed(2)}`, 'content-length', String(typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length));
+    res.writeHead(200, headers).end(payload);
+    this.options.duration.observe({ operation: this.operationLabel(learned.operationName), outcome: 'ok' }, seconds);
+    if (this.options.logger.isLevelEnabled('info')) this.options.logger.info({ requestId, operation: learned.operationName, ms: Math.round(seconds * 1000), errors: 0, cache: 'HIT', lane: true }, 'graphql request');
+    return true;
+  }
+
+  /**
+   * The body as the client accepts it: compressed once per stored entry, not once per hit; else
+   * the string itself (Node then sends headers and body in one write).
+   */
+  private encode(req: IncomingMessage, headers: string[], key: string, head: CachedHead, body: string): string | Buffer {
+    if (body.length < COMPRESSION_THRESHOLD_BYTES) return body;
+    headers.push('vary', 'Accept-Encoding');
+    const accepted = req.headers['accept-encoding'];
+    const encoding = accepted === undefined ? null : /\bbr\b/.test(accepted) ? 'br' : /\bgzip\b/.test(accepted) ? 'gzip' : null;
+    if (!encoding) return body;
+    headers.push('content-encoding', encoding);
+    const memo = `${encoding}:${head.storedAt}:${key}`;
+    let packed = this.compressed.get(memo);
+    if (!packed) {
+      packed = encoding === 'br' ? brotliCompressSync(body) : gzipSync(body);
+      if (this.compressed.size >= COMPRESSED_MAX) this.compressed.delete(this.compressed.keys().next().value as string);
+      this.compressed.set(memo, packed);
+    }
+    return packed;
+  }
+}
+
+/** Only what cannot carry anything private or need negotiation the lane does not do. */
+function eligible(req: IncomingMessage): boolean {
+  if (req.method !== 'POST' || (req.url !== '/graphql' && req.url !== '/')) return false;
+  const headers = req.headers;
+  if (headers.authorization !== undefined || headers['x-api-key'] !== undefined || headers.origin !== undefined) return false;
+  if (headers['transfer-encoding'] !== undefined || (headers['content-encoding'] ?? 'identity') !== 'identity') return false;
+  const type = headers['content-type']?.toLowerCase();
+  if (type !== 'application/json' && type !== 'application/json; charset=utf-8') return false;
+  const length = Number(headers['content-length']);
+  if (!(length > 0 && length <= LANE_BODY_MAX)) return false;
+  const accept = headers.accept;
+  return accept === undefined || accept === '*/*' || (accept.includes('application/json') && !accept.includes('graphql-response') && !accept.includes('multipart'));
+}

@@ -1,0 +1,15 @@
+// node --import scripts/cpu-profile.mjs: writes a CPU profile of this process after PROFILE_MS
+// (default 15 s) to PROFILE_FILE.<pid>.cpuprofile (open it in Chrome DevTools). For bench:cache
+// --profile; NODE_OPTIONS refuses --cpu-prof, and the services are stopped by signals.
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+
+if (process.env.PROFILE_FILE) {
+  const session = new Session();
+  session.connect();
+  session.post('Profiler.enable', () =>
+    session.post('Profiler.start', () => {
+      setTimeout(() => session.post('Profiler.stop', (error, result) => error || writeFileSync(`${process.env.PROFILE_FILE}.${process.pid}.cpuprofile`, JSON.stringify(result.profile))), Number(process.env.PROFILE_MS ?? 15_000)).unref();
+    }),
+  );
+}
