@@ -15,7 +15,8 @@ export interface PlaceOrderResult {
 
 const refused = (...userErrors: UserError[]): PlaceOrderResult => ({ order: null, userErrors });
 
-export async function placeOrder(input: unknown, context: Context & { catalog: ProductCatalog }): Promise<PlaceOrderResult> {
+/** `limitNew` throws RATE_LIMITED when the user has placed too many new orders lately. */
+export async function placeOrder(input: unknown, context: Context & { catalog: ProductCatalog }, limitNew: () => Promise<void> = async () => {}): Promise<PlaceOrderResult> {
   // The wait is counted from here, so a slow write under load does not stretch the answer past
   // what the gateway waits for a subgraph.
   const deadline = Date.now() + context.placeOrderWaitMs;
@@ -30,6 +31,7 @@ export async function placeOrder(input: unknown, context: Context & { catalog: P
 
   const earlier = await context.repository.idempotencyKey(viewer.userId, key);
   if (earlier) return answerFor(earlier, hash, context, deadline);
+  await limitNew();
 
   let products;
   try {

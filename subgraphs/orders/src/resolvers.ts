@@ -11,13 +11,16 @@ function visible(order: OrderRow | null, viewer: Viewer | null): OrderRow | null
   return order;
 }
 
+/** New orders per user, on every replica together (retries of an order already placed are free). */
+export const PLACE_ORDER_LIMIT = { max: 30, window: '1m' } as const;
+
 export const resolvers: Resolvers = {
   DateTime,
   Query: {
     order: async (_parent, { id }, { loaders, viewer }) => visible(await loaders.order.load(id), viewer),
   },
   Mutation: {
-    placeOrder: (_parent, { input }, context) => placeOrder(input, context),
+    placeOrder: (_parent, args, context, info) => placeOrder(args.input, context, () => context.limitField({ args, info }, PLACE_ORDER_LIMIT)),
     cancelOrder: async (_parent, { id }, { viewer, loaders, repository, saga }) => {
       const order = isUuid(id) ? await loaders.order.load(id) : null;
       if (!order) return { order: null, userErrors: [userError(['id'], `no order ${id}`, 'NOT_FOUND')] };
