@@ -1,0 +1,128 @@
+// npm run -s bench:saga [-- --sequential 30 --buyers 20 --each 5 --burst 200 --profile DIR]
+// How long an order takes from placed to decided — outbox → relay → Redis Streams → products
+// reserves → its outbox → orders confirms or rejects — with every service its own process
+// (`npm run start:*`) on PostgreSQL and Redis, as in production. Three loads, one after another:
+//   sequential  one order at a time: the pipeline's own latency, nothing queued behind it
+//   steady      `buyers` signed-in buyers, each placing `each` orders one after another
+//   burst       `burst` orders at once for one product with stock 50 (one hot row)
+// Latency comes from the rows themselves: an order's created_at (the PENDING commit, in the same
+// transaction as its OrderPlaced outbox row) to its updated_at (the commit of the outcome).
+// Needs PostgreSQL at --admin-url and Redis at 127.0.0.1:6379. Prints p50/p95/max, orders decided
+// per second, and SQL statements per order (orders and products, requests and background work).
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { type ProcessGraph, startProcessGraph } from '../test/support/process-graph.js';
+import { ROOT } from '../test/support/processes.js';
+import { DEFAULT_ADMIN_URL, seededDatabase } from './bench-support.js';
+
+const { values: args } = parseArgs({
+  options: {
+    sequential: { type: 'string', default: '30' },
+    buyers: { type: 'string', default: '20' },
+    each: { type: 'string', default: '5' },
+    burst: { type: 'string', default: '200' },
+    'admin-url': { type: 'string', default: DEFAULT_ADMIN_URL },
+    /** CPU profiles of every service, PROFILE_MS (default 20 s) after it starts, into this directory. */
+    profile: { type: 'string' },
+  },
+});
+const log = (line: string) => process.stdout.write(`${line}\n`);
+const user = (n: number) => `user${String(n).padStart(4, '0')}@example.com`;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const PLACE = 'mutation Place($input: PlaceOrderInput!) { placeOrder(input: $input) { order { id status } userErrors { code message } } }';
+const CREATE = 'mutation Create($input: CreateProductInput!) { createProduct(input: $input) { product { id } userErrors { code message } } }';
+
+const database = await seededDatabase(args['admin-url'], 'bench_saga');
+let graph: ProcessGraph | undefined;
+const sql = new pg.Client({ connectionString: database.url });
+try {
+  const profiling: Record<string, string> = args.profile ? { NODE_OPTIONS: `--import ${join(ROOT, 'scripts', 'cpu-profile.mjs')}`, PROFILE_FILE: join(args.profile, 'service'), PROFILE_MS: process.env.PROFILE_MS ?? '20000' } : {};
+  graph = await startProcessGraph(database.url, { env: { LOG_LEVEL: 'warn', RATE_LIMIT_ENABLED: 'false', ...profiling }, gatewayEnv: { SUBGRAPH_TIMEOUT_MS: '30000' } });
+  await sql.connect();
+  const url = graph.gatewayUrl;
+  const post = async (query: string, variables: Record<string, unknown>, token: string) => {
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
+    return (await response.json()) as { data?: Record<string, any>; errors?: Array<{ message: string }> };
+  };
+  const admin = await graph.tokenFor('admin@example.com', 'ADMIN');
+  const product = async (stock: number) => {
+    const created = await post(CREATE, { input: { sku: `BENCH-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`, name: 'Bench item', category: 'bench', price: '1.00', stock } }, admin);
+    const id = created.data?.createProduct.product?.id as string | undefined;
+    if (!id) throw new Error(`createProduct failed: ${JSON.stringify(created)}`);
+    return id;
+  };
+  const tokens = await Promise.all(Array.from({ length: 400 }, (_, i) => graph!.tokenFor(user(i + 1))));
+  let keys = 0;
+  const place = async (token: string, productId: string): Promise<string> => {
+    const answer = await post(PLACE, { input: { items: [{ productId, quantity: 1 }], idempotencyKey: `bench-${keys++}` } }, token);
+    const id = answer.data?.placeOrder.order?.id as string | undefined;
+    if (!id) throw new Error(`placeOrder failed: ${JSON.stringify(answer)}`);
+    return id;
+  };
+  /** SQL statements sent so far by orders and products (sql_statements_total, both sources). */
+  const statements = async () => {
+    let sum = 0;
+    for (const name of ['orders', 'products'] as const) {
+      const text = await (await fetch(graph!.subgraphUrls[name].replace(/\/graphql$/, '/metrics'))).text();
+      for (const line of text.split('\n')) if (line.startsWith('sql_statements_total{')) sum += Number(line.split(' ').at(-1));
+    }
+    return sum;
+  };
+  let statementsBefore = 0;
+  /** Waits until none of the orders is PENDING, then reads their latencies from the rows. */
+  const measure = async (name: string, ids: string[], wallMs: number) => {
+    for (;;) {
+      const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM orders.orders WHERE id = ANY($1::uuid[]) AND status = 'PENDING'`, [ids]);
+      if (Number(rows[0]!.n) === 0) break;
+      await sleep(100);
+    }
+    const { rows } = await sql.query<{ p50: number; p95: number; max: number; span: number; confirmed: string; rejected: string }>(
+      `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50, percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) AS p95, max(ms) AS max,
+              extract(epoch FROM max(updated_at) - min(created_at)) AS span,
+              count(*) FILTER (WHERE status = 'CONFIRMED') AS confirmed, count(*) FILTER (WHERE status = 'REJECTED') AS rejected
+       FROM (SELECT status, created_at, updated_at, extract(epoch FROM updated_at - created_at) * 1000 AS ms FROM orders.orders WHERE id = ANY($1::uuid[])) t`,
+      [ids],
+    );
+    const r = rows[0]!;
+    await sleep(300); // the last outcomes' purges and acks
+    const sent = await statements();
+    const perOrder = (sent - statementsBefore) / ids.length;
+    statementsBefore = sent;
+    log(
+      `${name.padEnd(11)} ${String(ids.length).padStart(5)}  ${Math.round(r.p50).toString().padStart(6)}  ${Math.round(r.p95).toString().padStart(6)}  ${Math.round(r.max).toString().padStart(6)}  ${(ids.length / r.span).toFixed(1).padStart(9)}  ${String(wallMs).padStart(8)}  ${`${r.confirmed}/${r.rejected}`.padStart(18)}  ${perOrder.toFixed(1).padStart(8)}`,
+    );
+  };
+
+  log('bench:saga — services as separate processes, Redis Streams, PostgreSQL; placed → decided from the rows');
+  log('load        orders  p50 ms  p95 ms  max ms  decided/s  wall ms  confirmed/rejected  SQL/order');
+  // Warm-up: the first orders open pools and load plans.
+  const warm = await product(100_000);
+  for (let i = 0; i < 5; i++) await place(tokens[i]!, warm);
+  await sleep(500);
+  statementsBefore = await statements();
+
+  const plenty = await product(100_000);
+  const sequential: string[] = [];
+  let started = Date.now();
+  for (let i = 0; i < Number(args.sequential); i++) sequential.push(await place(tokens[i % tokens.length]!, plenty));
+  await measure('sequential', sequential, Date.now() - started);
+
+  const steady: string[] = [];
+  started = Date.now();
+  await Promise.all(
+    Array.from({ length: Number(args.buyers) }, async (_, buyer) => {
+      for (let n = 0; n < Number(args.each); n++) steady.push(await place(tokens[buyer]!, plenty));
+    }),
+  );
+  await measure('steady', steady, Date.now() - started);
+
+  const scarce = await product(50);
+  started = Date.now();
+  const burst = await Promise.all(Array.from({ length: Number(args.burst) }, (_, i) => place(tokens[i % tokens.length]!, scarce)));
+  await measure('burst', burst, Date.now() - started);
+} finally {
+  await sql.end().catch(() => {});
+  await graph?.stop();
+  await database.drop();
+}
