@@ -369,6 +369,18 @@ describe.skipIf(!template || !redisUrl)('the hit lane: repeated anonymous hits a
     const next = await raw(body, client);
     expect(viaLane(next)).toBe(true);
     expect(Number(next.headers.get('ratelimit-remaining'))).toBe(before - cost);
+    expect(next.headers.get('vary')).toBe(miss.headers.get('vary'));
+    // Apollo Client's Accept header: the media type Apollo itself would choose.
+    const apolloClient = { ...client, accept: 'application/graphql-response+json,application/json;q=0.9' };
+    const full = await raw(JSON.stringify({ query: PRODUCT, variables: { id: PRODUCTS[2]!.id }, operationName: 'Product' }), apolloClient);
+    const negotiated = await untilLane(() => raw(JSON.stringify({ query: PRODUCT, variables: { id: PRODUCTS[2]!.id }, operationName: 'Product' }), apolloClient));
+    expect(negotiated.headers.get('content-type')).toBe('application/graphql-response+json; charset=utf-8');
+    expect(negotiated.headers.get('content-type')).toBe(full.headers.get('content-type'));
+    expect(negotiated.text).toBe(miss.text);
+    // A byte-order mark before the JSON is accepted on both paths (as Express' parser does).
+    const bom = await raw(`\uFEFF${body}`, client);
+    expect(bom.status).toBe(200);
+    expect(bom.text).toBe(miss.text);
     expect(await metricValue(graph.gatewayUrl, 'http_request_duration_seconds_count', { operation: 'Product', outcome: 'ok' })).toBeGreaterThan(1);
   });
 
@@ -378,7 +390,7 @@ describe.skipIf(!template || !redisUrl)('the hit lane: repeated anonymous hits a
     expect(plain.text.length).toBeGreaterThan(1024);
     const gzip = await untilLane(() => raw(body, { 'x-forwarded-for': '198.51.100.2', 'accept-encoding': 'gzip' }));
     expect(gzip.headers.get('content-encoding')).toBe('gzip');
-    expect(gzip.headers.get('vary')).toBe('Accept-Encoding');
+    expect(gzip.headers.get('vary')).toBe(plain.headers.get('vary')); // what the full path says
     expect(gzip.text).toBe(plain.text); // fetch decodes it
     const br = await raw(body, { 'x-forwarded-for': '198.51.100.2', 'accept-encoding': 'br, gzip' });
     expect(br.headers.get('content-encoding')).toBe('br');
@@ -442,9 +454,20 @@ describe.skipIf(!template || !redisUrl)('the hit lane: repeated anonymous hits a
     const browser = await raw(body, { origin: 'http://localhost:3000' });
     expect(viaLane(browser)).toBe(false);
     expect(browser.headers.get('access-control-allow-origin')).toBe('http://localhost:3000');
-    // A body that is not JSON still gets the full path's answer.
-    const broken = await raw('{"query": ', {});
-    expect(broken.status).toBe(400);
-    expect(JSON.parse(broken.text).errors[0].extensions.code).toBe('BAD_REQUEST');
+    // A body that is not JSON, or JSON that is not an object, still gets the full path's answer.
+    for (const text of ['{"query": ', '"just a string"', 'null']) {
+      const broken = await raw(text, {});
+      expect(broken.status).toBe(400);
+      expect(JSON.parse(broken.text).errors[0]).toMatchObject({ message: 'The request body is not valid JSON.', extensions: { code: 'BAD_REQUEST' } });
+    }
+  });
+
+  it('reads no more than the configured body limit: a larger body is a 413, as on the full path', async () => {
+    const small = await graph.startGateway({ HTTP_BODY_LIMIT_BYTES: '64' });
+    const body = JSON.stringify({ query: PRODUCT, variables: { id: PRODUCTS[6]!.id } });
+    expect(body.length).toBeGreaterThan(64);
+    const response = await fetch(small.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(response.status).toBe(413);
+    expect(((await response.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe('BAD_REQUEST');
   });
 });

@@ -9,12 +9,13 @@
 // (browsers get CORS from the full path), plain JSON, small.
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { brotliCompressSync, gzipSync } from 'node:zlib';
+import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
+import Negotiator from 'negotiator';
 import type { FailOpenCache } from '@commerce/shared/fail-open-cache';
 import type { Logger } from '@commerce/shared/logger';
-import { operationLabels } from '@commerce/shared/metrics';
-import { requestIdOf, sendInvalidJson } from '@commerce/shared/service';
-import type { Counter, Histogram } from 'prom-client';
+import type { ServiceMetrics } from '@commerce/shared/metrics';
+import { parseJsonBody, requestIdOf, sendInvalidJson } from '@commerce/shared/service';
+import type { Counter } from 'prom-client';
 import type { BucketLimit, BudgetDecision, BudgetStore } from './budget-store.js';
 import { budgetOf, type BudgetLimits } from './client-budget.js';
 import { clientIp } from './client-ip.js';
@@ -46,24 +47,29 @@ export interface LaneTicket {
 export interface HitLaneOptions {
   cache: FailOpenCache;
   /** null: budgets are off. */
-  budget: { store: BudgetStore; limits: BudgetLimits } | null;
+  budget: { store: BudgetStore; limits: BudgetLimits; fallbacks?: Counter } | null;
+  /** The service's body limit: the lane reads no more than this (nor than LANE_BODY_MAX). */
+  bodyLimitBytes: number;
   trustProxyHops: number;
   httpMaxAgeSeconds: number;
   requests: Counter<'layer' | 'result'>;
-  duration: Histogram<'operation' | 'outcome'>;
+  metrics: ServiceMetrics;
   logger: Logger;
 }
 
 /** Bodies the lane reads; larger ones (never a repeated catalog query) go straight on. */
 const LANE_BODY_MAX = 16 * 1024;
 const LEARNED_MAX = 10_000;
-const COMPRESSED_MAX = 500;
+const JSON_TYPE = 'application/json; charset=utf-8';
+const GRAPHQL_RESPONSE_TYPE = 'application/graphql-response+json; charset=utf-8';
+/** Compressed copies kept, in bytes: about 5,000 catalog pages. */
+const COMPRESSED_MAX_BYTES = 16 * 1024 * 1024;
 
 export class HitLane {
   private readonly learned = new Map<string, LearnedRequest>();
   private readonly tickets = new WeakMap<IncomingMessage, LaneTicket>();
   private readonly compressed = new Map<string, Buffer>();
-  private readonly operationLabel = operationLabels();
+  private compressedBytes = 0;
 
   constructor(private readonly options: HitLaneOptions) {}
 
@@ -81,7 +87,7 @@ export class HitLane {
 
   /** The HTTP server's request handler: answers a learned hit, or calls `pass` (the full path). */
   handle(req: IncomingMessage, res: ServerResponse, pass: () => void): void {
-    if (!eligible(req)) return pass();
+    if (!eligible(req, Math.min(LANE_BODY_MAX, this.options.bodyLimitBytes))) return pass();
     const started = performance.now();
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -92,19 +98,24 @@ export class HitLane {
       this.tickets.set(req, ticket);
       // Parsed only when the full path needs it (a learned body was valid JSON).
       const onward = () => {
-        try {
-          // Express' body parser skips a request already read: it finds the body here.
-          (req as IncomingMessage & { body?: unknown }).body = JSON.parse(raw.toString('utf8'));
-        } catch {
-          return sendInvalidJson(res);
-        }
+        if (res.headersSent) return; // answered after all (something failed after the send)
+        const body = parseJsonBody(raw);
+        if (body === undefined) return sendInvalidJson(req, res);
+        // Only a single operation with its text is learned: not a batch, not a persisted-query
+        // hash alone (whether that hash is still known is Apollo's to say, every time).
+        if (typeof (body as { query?: unknown }).query !== 'string') this.tickets.delete(req);
+        // Express' body parser skips a request already read: it finds the body here.
+        (req as IncomingMessage & { body?: unknown }).body = body;
         pass();
       };
       const learned = this.learned.get(fingerprint);
       if (!learned) return onward();
       this.answer(req, res, learned, ticket, started).then(
         (answered) => answered || onward(),
-        () => onward(),
+        (error: unknown) => {
+          this.options.logger.error({ err: error }, 'hit lane failed; answering on the full path');
+          onward();
+        },
       );
     });
   }
@@ -121,6 +132,7 @@ export class HitLane {
     if (client && !decision) return false; // more than the whole budget: the full path refuses it
     if (client && decision) {
       ticket.prepaid = { key: client.key, cost: learned.cost, limit: client.limit, decision };
+      if (decision.source === 'local') budget?.fallbacks?.inc();
       if (!decision.allowed) return false; // the full path answers 429 with this decision
     }
     const text = values?.[0];
@@ -131,7 +143,7 @@ export class HitLane {
     const requestId = requestIdOf(req);
     // One flat header list and one write: this is the whole cost of a hit, so it is kept lean.
     const headers: string[] = [
-      'content-type', 'application/json; charset=utf-8',
+      'content-type', contentTypeFor(req) ?? JSON_TYPE,
       'x-request-id', requestId,
       'x-cache', 'HIT',
       'age', String(Math.max(0, Math.floor((Date.now() - head.storedAt) / 1000))),
@@ -142,7 +154,7 @@ export class HitLane {
     const seconds = (performance.now() - started) / 1000;
     headers.push('server-timing', `lane;desc="hit lane";dur=${(seconds * 1000).toFixed(2)}`, 'content-length', String(typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length));
     res.writeHead(200, headers).end(payload);
-    this.options.duration.observe({ operation: this.operationLabel(learned.operationName), outcome: 'ok' }, seconds);
+    this.options.metrics.requestDuration.observe({ operation: this.options.metrics.operationLabel(learned.operationName), outcome: 'ok' }, seconds);
     if (this.options.logger.isLevelEnabled('info')) this.options.logger.info({ requestId, operation: learned.operationName, ms: Math.round(seconds * 1000), errors: 0, cache: 'HIT', lane: true }, 'graphql request');
     return true;
   }
@@ -152,25 +164,32 @@ export class HitLane {
    * the string itself (Node then sends headers and body in one write).
    */
   private encode(req: IncomingMessage, headers: string[], key: string, head: CachedHead, body: string): string | Buffer {
+    // What the full path's CORS and compression middlewares say, so caches keep variants apart.
+    headers.push('vary', 'Origin, Accept-Encoding');
     if (body.length < COMPRESSION_THRESHOLD_BYTES) return body;
-    headers.push('vary', 'Accept-Encoding');
-    const accepted = req.headers['accept-encoding'];
-    const encoding = accepted === undefined ? null : /\bbr\b/.test(accepted) ? 'br' : /\bgzip\b/.test(accepted) ? 'gzip' : null;
-    if (!encoding) return body;
+    const encoding = new Negotiator(req).encoding(['br', 'gzip', 'identity']);
+    if (encoding !== 'br' && encoding !== 'gzip') return body;
     headers.push('content-encoding', encoding);
     const memo = `${encoding}:${head.storedAt}:${key}`;
     let packed = this.compressed.get(memo);
     if (!packed) {
-      packed = encoding === 'br' ? brotliCompressSync(body) : gzipSync(body);
-      if (this.compressed.size >= COMPRESSED_MAX) this.compressed.delete(this.compressed.keys().next().value as string);
+      // The full path's settings (compression's defaults: brotli quality 4, gzip level 6): quality
+      // 11 would stall the event loop on a large page.
+      packed = encoding === 'br' ? brotliCompressSync(body, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 4 } }) : gzipSync(body);
       this.compressed.set(memo, packed);
+      this.compressedBytes += packed.length;
+      for (const [oldest, bytes] of this.compressed) {
+        if (this.compressedBytes <= COMPRESSED_MAX_BYTES) break;
+        this.compressed.delete(oldest);
+        this.compressedBytes -= bytes.length;
+      }
     }
     return packed;
   }
 }
 
 /** Only what cannot carry anything private or need negotiation the lane does not do. */
-function eligible(req: IncomingMessage): boolean {
+function eligible(req: IncomingMessage, maxBody: number): boolean {
   if (req.method !== 'POST' || (req.url !== '/graphql' && req.url !== '/')) return false;
   const headers = req.headers;
   if (headers.authorization !== undefined || headers['x-api-key'] !== undefined || headers.origin !== undefined) return false;
@@ -178,7 +197,17 @@ function eligible(req: IncomingMessage): boolean {
   const type = headers['content-type']?.toLowerCase();
   if (type !== 'application/json' && type !== 'application/json; charset=utf-8') return false;
   const length = Number(headers['content-length']);
-  if (!(length > 0 && length <= LANE_BODY_MAX)) return false;
-  const accept = headers.accept;
-  return accept === undefined || accept === '*/*' || (accept.includes('application/json') && !accept.includes('graphql-response') && !accept.includes('multipart'));
+  if (!(length > 0 && length <= maxBody)) return false;
+  return contentTypeFor(req) !== null;
+}
+
+/**
+ * The media type Apollo answers a single result with for this Accept header (its
+ * chooseContentTypeForSingleResultResponse); null: not one the lane sends (Apollo then says 406).
+ */
+function contentTypeFor(req: IncomingMessage): string | null {
+  const accept = req.headers.accept;
+  if (accept === undefined || accept === '*/*') return JSON_TYPE;
+  const preferred = new Negotiator(req).mediaType([JSON_TYPE, GRAPHQL_RESPONSE_TYPE]);
+  return preferred === JSON_TYPE || preferred === GRAPHQL_RESPONSE_TYPE ? preferred : null;
 }

@@ -81,11 +81,12 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
   const lane = cache
     ? new HitLane({
         cache,
-        budget: budgetStore && config.budgets ? { store: budgetStore, limits: config.budgets } : null,
+        budget: budgetStore && config.budgets ? { store: budgetStore, limits: config.budgets, fallbacks: budgetFallbacks } : null,
+        bodyLimitBytes: config.http.bodyLimitBytes,
         trustProxyHops: config.trustProxyHops,
         httpMaxAgeSeconds: config.httpCacheMaxAgeSeconds,
         requests: cacheRequests,
-        duration: metrics.requestDuration,
+        metrics,
         logger,
       })
     : null;

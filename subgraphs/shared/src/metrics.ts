@@ -6,6 +6,8 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 export interface ServiceMetrics {
   registry: Registry;
   requestDuration: Histogram<'operation' | 'outcome'>;
+  /** The `operation` label for an operation name (one bounded set per service, shared by every recorder). */
+  operationLabel: (name: string | undefined | null) => string;
 }
 
 export function createMetrics(service: string, options: { processMetrics?: boolean } = {}): ServiceMetrics {
@@ -19,7 +21,7 @@ export function createMetrics(service: string, options: { processMetrics?: boole
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
-  return { registry, requestDuration };
+  return { registry, requestDuration, operationLabel: operationLabels() };
 }
 
 /** sql_statements_total: every SQL statement a subgraph sends, counted at the driver adapter. */
@@ -33,7 +35,7 @@ export function sqlStatementsCounter(registry: Registry): Counter<'source'> {
 
 /** Times every GraphQL request into http_request_duration_seconds{operation,outcome}. */
 export function requestMetricsPlugin(metrics: ServiceMetrics): ApolloServerPlugin {
-  const operationLabel = operationLabels();
+  const { operationLabel } = metrics;
   return {
     async requestDidStart() {
       const end = metrics.requestDuration.startTimer();

@@ -154,10 +154,26 @@ export function sendRequestError(res: import('express').Response, status: number
 
 const INVALID_JSON = 'The request body is not valid JSON.';
 
+/**
+ * A request body as Express' JSON parser reads it (strict: an object or an array; a leading
+ * byte-order mark ignored), for code that reads bodies before Express does. undefined: not JSON.
+ */
+export function parseJsonBody(raw: Buffer): unknown {
+  let text = raw.toString('utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const first = /\S/.exec(text)?.[0];
+  if (first !== '{' && first !== '[') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The answer to a body that is not JSON, for code that reads bodies before Express does. */
-export function sendInvalidJson(res: ServerResponse): void {
+export function sendInvalidJson(req: IncomingMessage, res: ServerResponse): void {
   const body = JSON.stringify({ errors: [{ message: INVALID_JSON, extensions: { code: 'BAD_REQUEST' } }] });
-  res.writeHead(400, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) }).end(body);
+  res.writeHead(400, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-request-id': requestIdOf(req) }).end(body);
 }
 
 /**
