@@ -77,7 +77,7 @@ try {
       REDIS_URL: args['redis-url'],
       CACHE_PREFIX: `bench-${Date.now().toString(36)}`,
     },
-    gatewayEnv: args.profile ? { NODE_OPTIONS: `--import ${join(ROOT, 'scripts', 'cpu-profile.mjs')}`, PROFILE_FILE: join(args.profile, 'gateway'), PROFILE_MS: String((warmup + rounds * duration) * 1000 + 5000) } : {},
+    gatewayEnv: args.profile ? { NODE_OPTIONS: `--import ${join(ROOT, 'scripts', 'cpu-profile.mjs')}`, PROFILE_FILE: join(args.profile, 'gateway'), PROFILE_MS: String((warmup + rounds * duration) * 1000) } : {},
   });
   const offPort = await freePort();
   offGateway = runScript('start:gateway', { ...on.gatewayEnv(), PORT: String(offPort), CACHE_ENABLED: 'false' });

@@ -166,7 +166,7 @@ export class HitLane {
   private encode(req: IncomingMessage, headers: string[], key: string, head: CachedHead, body: string): string | Buffer {
     // What the full path's CORS and compression middlewares say, so caches keep variants apart.
     headers.push('vary', 'Origin, Accept-Encoding');
-    if (body.length < COMPRESSION_THRESHOLD_BYTES) return body;
+    if (body.length < COMPRESSION_THRESHOLD_BYTES || req.headers['accept-encoding'] === undefined) return body;
     const encoding = new Negotiator(req).encoding(['br', 'gzip', 'identity']);
     if (encoding !== 'br' && encoding !== 'gzip') return body;
     headers.push('content-encoding', encoding);
