@@ -13,6 +13,7 @@ import { type ProcessGraph, startProcessGraph, SUBGRAPH_NAMES } from './support/
 import { ROOT } from './support/processes.js';
 
 const template = inject('templateDatabase');
+const redisUrl = inject('redisUrl');
 const SUBGRAPHS = SUBGRAPH_NAMES;
 const QUERY = 'query TracedOrders { me { name orders(first: 2) { edges { node { id items { quantity product { name } } } } } } }';
 const PROBE = `--import ${join(ROOT, 'test', 'support', 'import-probe.mjs')}`;
@@ -39,6 +40,8 @@ describe.skipIf(!template)('tracing on: gateway → subgraphs → Prisma, one tr
     drop = clone.drop;
     graph = await startProcessGraph(clone.url, {
       env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: '200', NODE_OPTIONS: PROBE, IMPORT_PROBE_FILE: join(probeDir, 'on.log') },
+      // The response cache on, so repeated queries are hits (which must be traced too).
+      gatewayEnv: redisUrl ? { REDIS_URL: redisUrl } : {},
     });
   });
   afterAll(async () => {
@@ -98,6 +101,19 @@ describe.skipIf(!template)('tracing on: gateway → subgraphs → Prisma, one tr
         expect(ancestors(query).find((s) => s.kind === SPAN_KIND.server)?.service).toBe(name);
       }
     }
+  });
+
+  it.skipIf(!redisUrl)('repeated anonymous cache hits are traced too: the hit lane stays off while tracing is on', async () => {
+    const ids: string[] = [];
+    const answers = [];
+    for (let i = 0; i < 4; i++) {
+      const requestId = `hit-${Date.now()}-${i}`;
+      ids.push(requestId);
+      answers.push(await postGraphQL(graph.gatewayUrl, '{ products(first: 2) { totalCount } }', undefined, { 'x-request-id': requestId }));
+    }
+    expect(answers.slice(1).some((a) => a.headers.get('x-cache') === 'HIT')).toBe(true);
+    expect(answers.every((a) => !a.headers.get('server-timing')?.startsWith('lane;'))).toBe(true);
+    for (const requestId of ids) await until(`the server span of ${requestId}`, () => receiver.spans.find((s) => s.service === 'gateway' && s.kind === SPAN_KIND.server && s.attributes['request.id'] === requestId), 15_000);
   });
 
   it('the SDK and Prisma\'s instrumentation are loaded when tracing is on (so the probe of the next test can see them)', () => {

@@ -13,6 +13,7 @@ import { cacheCounters, createMetrics, rateLimitedCounter } from '@commerce/shar
 import { openCache } from '@commerce/shared/open-cache';
 import { closeRedisClient, createRedisClient } from '@commerce/shared/redis-client';
 import { createService, type Service } from '@commerce/shared/service';
+import { tracing } from '@commerce/shared/tracing';
 import { ApiKeyVerifier } from './api-keys.js';
 import { FailOpenBudgetStore, MemoryBudgetStore, RedisBudgetStore } from './budget-store.js';
 import { clientBudgetPlugin } from './client-budget.js';
@@ -77,8 +78,9 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
   const budgetFallbacks = new Counter({ name: 'rate_limit_fallbacks_total', help: 'Budget decisions made by one replica alone because the shared store did not answer.', registers: [metrics.registry] });
   const cacheRequests = cacheCounters(metrics.registry).requests;
   // Anonymous repeat hits, answered before Express and Apollo (only with a cache to answer from).
+  // Not while tracing: whoever turns traces on wants every request in them, hits included.
   const { cache } = openedCache;
-  const lane = cache
+  const lane = cache && !tracing()
     ? new HitLane({
         cache,
         budget: budgetStore && config.budgets ? { store: budgetStore, limits: config.budgets, fallbacks: budgetFallbacks } : null,
