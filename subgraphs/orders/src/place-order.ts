@@ -2,7 +2,7 @@
 // PENDING order with its OrderPlaced event in one transaction, then wait a bounded time for the
 // reservation's outcome. Expected refusals are userErrors and write nothing.
 import { GraphQLError } from 'graphql';
-import { isUniqueViolation, parseInput, requireUser, type UserError, userError } from '@commerce/shared';
+import { isUniqueViolation, type OutboxEvent, parseInput, requireUser, type UserError, userError } from '@commerce/shared';
 import { CatalogUnavailableError, type ProductCatalog } from './catalog.js';
 import type { Context } from './context.js';
 import { MAX_QUANTITY, mergeLines, placeOrderInput, requestHash } from './inputs.js';
@@ -44,9 +44,9 @@ export async function placeOrder(input: unknown, context: Context & { catalog: P
   const unknown = lines.flatMap((line, i) => (products[i] ? [] : [userError(['input', 'items', String(parsed.data.items.findIndex((item) => item.productId === line.productId)), 'productId'], `no product ${line.productId}`, 'NOT_FOUND')]));
   if (unknown.length > 0) return refused(...unknown);
 
-  let order: OrderRow;
+  let placed: { order: OrderRow; event: OutboxEvent };
   try {
-    order = await context.repository.placeOrder(
+    placed = await context.repository.placeOrder(
       viewer.userId,
       key,
       hash,
@@ -59,8 +59,8 @@ export async function placeOrder(input: unknown, context: Context & { catalog: P
     if (!winner) throw error;
     return answerFor(winner, hash, context, deadline);
   }
-  context.saga.published();
-  await context.saga.purge(order);
+  const { order } = placed;
+  await Promise.all([context.saga.publish(placed.event), context.saga.purge(order)]);
   return { order: await settled(order.id, context, deadline), userErrors: [] };
 }
 

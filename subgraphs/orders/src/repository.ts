@@ -1,6 +1,6 @@
 // The only file of the orders subgraph that talks to Prisma.
 import { randomUUID } from 'node:crypto';
-import { addToOutbox, type CountedConnection, EVENT, type KeysetOrder, markProcessed, ORDER_EVENTS, type RawSql, type RawTransactions, type StockRejected, type StockReserved } from '@commerce/shared';
+import { addToOutbox, type CountedConnection, type OutboxEvent, EVENT, type KeysetOrder, markProcessed, ORDER_EVENTS, type RawSql, type RawTransactions, type StockRejected, type StockReserved } from '@commerce/shared';
 import { Prisma, type Order, type OrderItem, type OrderStatus, type PrismaClient } from './generated/prisma/client.js';
 
 export type OrderRow = Order;
@@ -35,9 +35,9 @@ export const IDEMPOTENCY_KEEP_MS = 48 * 3600_000;
 export class OrdersRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  /** For the outbox relay and consumers (raw SQL in interactive transactions). */
-  get raw(): RawTransactions {
-    return this.prisma as unknown as RawTransactions;
+  /** For the outbox relay and consumers (raw SQL, alone or in interactive transactions). */
+  get raw(): RawTransactions & RawSql {
+    return this.prisma as unknown as RawTransactions & RawSql;
   }
 
   async idempotencyKey(userId: string, key: string): Promise<IdempotencyRecord | null> {
@@ -49,7 +49,7 @@ export class OrdersRepository {
    * event in the outbox. A concurrent call with the same key loses on the key's primary key
    * (a unique violation, P2002) and nothing of it is written.
    */
-  async placeOrder(userId: string, key: string, hash: string, lines: readonly NewLine[]): Promise<OrderRow> {
+  async placeOrder(userId: string, key: string, hash: string, lines: readonly NewLine[]): Promise<{ order: OrderRow; event: OutboxEvent }> {
     const orderId = randomUUID();
     const currency = lines[0]?.currency ?? 'USD';
     return this.prisma.$transaction(async (tx) => {
@@ -65,8 +65,7 @@ export class OrdersRepository {
         },
       });
       const payload = { orderId, userId, lines: lines.map(({ productId, quantity }) => ({ productId, quantity })) };
-      await addToOutbox(tx as unknown as RawSql, { stream: ORDER_EVENTS, type: EVENT.orderPlaced, payload });
-      return order;
+      return { order, event: await addToOutbox(tx as unknown as RawSql, { stream: ORDER_EVENTS, type: EVENT.orderPlaced, payload }) };
     });
   }
 
@@ -98,12 +97,12 @@ export class OrdersRepository {
   }
 
   /** A PENDING or CONFIRMED order becomes CANCELLED, with OrderCancelled in the outbox; null if it was neither. */
-  async cancel(orderId: string): Promise<OrderRow | null> {
+  async cancel(orderId: string): Promise<{ order: OrderRow; event: OutboxEvent } | null> {
     return this.prisma.$transaction(async (tx) => {
       const { count } = await tx.order.updateMany({ where: { id: orderId, status: { in: ['PENDING', 'CONFIRMED'] } }, data: { status: 'CANCELLED' } });
       if (count === 0) return null;
-      await addToOutbox(tx as unknown as RawSql, { stream: ORDER_EVENTS, type: EVENT.orderCancelled, payload: { orderId } });
-      return tx.order.findUnique({ where: { id: orderId } });
+      const event = await addToOutbox(tx as unknown as RawSql, { stream: ORDER_EVENTS, type: EVENT.orderCancelled, payload: { orderId } });
+      return { order: (await tx.order.findUnique({ where: { id: orderId } })) as OrderRow, event };
     });
   }
 

@@ -27,9 +27,8 @@ export const resolvers: Resolvers = {
       requireSelfOrAdmin(viewer, order.userId);
       const cancelled = await repository.cancel(order.id);
       if (!cancelled) return { order: null, userErrors: [userError(['id'], `a ${order.status} order cannot be cancelled`, 'NOT_CANCELLABLE')] };
-      saga.published();
-      await saga.purge(cancelled);
-      return { order: cancelled, userErrors: [] };
+      await Promise.all([saga.publish(cancelled.event), saga.purge(cancelled.order)]);
+      return { order: cancelled.order, userErrors: [] };
     },
   },
   Order: {

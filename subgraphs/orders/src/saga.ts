@@ -5,13 +5,13 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { EventEmitter } from 'node:events';
-import { entityTag, EVENT, type EventBus, type Logger, runInBackground, type SagaConfig, STOCK_EVENTS, type StockRejected, type StockReserved, startRelay, type SubgraphCache } from '@commerce/shared';
+import { entityTag, EVENT, type EventBus, type Logger, type OutboxEvent, runInBackground, type SagaConfig, STOCK_EVENTS, type StockRejected, type StockReserved, startRelay, type SubgraphCache } from '@commerce/shared';
 import { userOrdersTag } from './loaders.js';
 import { IDEMPOTENCY_KEEP_MS, type OrderRow, type OrdersRepository } from './repository.js';
 
 export interface OrderSaga {
-  /** After a write that added to the outbox: publish now rather than at the next tick. */
-  published(): void;
+  /** After the transaction that wrote it has committed: publish the event now (never throws). */
+  publish(event: OutboxEvent): Promise<void>;
   /** Resolves when the order has left PENDING (here or on another replica), or after `ms`. */
   outcome(orderId: string, ms: number): Promise<void>;
   /** The tags an order's change invalidates. */
@@ -41,7 +41,7 @@ export function startOrderSaga(options: { repository: OrdersRepository; bus: Eve
   }, 3600_000);
   sweep.unref();
   return {
-    published: () => relay.kick(),
+    publish: (event) => relay.publish([event]),
     outcome: async (orderId, ms) => {
       const deadline = Date.now() + ms;
       let wake = () => {};

@@ -1,6 +1,6 @@
 // The only file of the products subgraph that talks to Prisma.
 import { randomUUID } from 'node:crypto';
-import { addToOutbox, type CountedConnection, EVENT, keysetQuery, type KeysetOrder, markProcessed, type OrderPlaced, type PageRequest, type RawSql, type RawTransactions, type RejectionReason, type SagaLine, STOCK_EVENTS } from '@commerce/shared';
+import { addToOutbox, type CountedConnection, type OutboxEvent, EVENT, keysetQuery, type KeysetOrder, markProcessed, type OrderPlaced, type PageRequest, type RawSql, type RawTransactions, type RejectionReason, type SagaLine, STOCK_EVENTS } from '@commerce/shared';
 import type { Prisma, PrismaClient, Product } from './generated/prisma/client.js';
 
 export type ProductRow = Product;
@@ -16,7 +16,8 @@ export interface ProductFilterInput {
 }
 
 /** What a reservation attempt did: the products whose stock changed, if any. */
-export type StockOutcome = { kind: 'reserved' | 'released'; productIds: string[] } | { kind: 'rejected' | 'unchanged' };
+/** What an order event did here; `event` is the answer written to the outbox (to publish once committed). */
+export type StockOutcome = { kind: 'reserved' | 'released'; productIds: string[]; event: OutboxEvent } | { kind: 'rejected'; event: OutboxEvent } | { kind: 'unchanged' };
 
 class Rejected extends Error {
   constructor(readonly reason: RejectionReason, readonly productId: string | null) {
@@ -82,8 +83,8 @@ export class ProductsRepository {
   }
 
   /** For the outbox relay (raw SQL in interactive transactions). */
-  get raw(): RawTransactions {
-    return this.prisma as unknown as RawTransactions;
+  get raw(): RawTransactions & RawSql {
+    return this.prisma as unknown as RawTransactions & RawSql;
   }
 
   /**
@@ -118,8 +119,8 @@ export class ProductsRepository {
         await tx.reservation.create({ data: { orderId: event.orderId, status: 'RESERVED', lines: lines.map(({ productId, quantity }) => ({ productId, quantity })) } });
         // In the order the client placed them, so the order's lines and the prices line up.
         const byProduct = new Map(priced.map((line) => [line.productId, line]));
-        await addToOutbox(raw, { stream: STOCK_EVENTS, type: EVENT.stockReserved, payload: { orderId: event.orderId, lines: event.lines.map((line) => byProduct.get(line.productId)) } });
-        return { kind: 'reserved', productIds: lines.map((line) => line.productId) } as const;
+        const answer = await addToOutbox(raw, { stream: STOCK_EVENTS, type: EVENT.stockReserved, payload: { orderId: event.orderId, lines: event.lines.map((line) => byProduct.get(line.productId)) } });
+        return { kind: 'reserved', productIds: lines.map((line) => line.productId), event: answer } as const;
       });
     } catch (error) {
       if (!(error instanceof Rejected)) throw error;
@@ -128,8 +129,8 @@ export class ProductsRepository {
         const raw = tx as unknown as RawSql;
         if (!(await markProcessed(raw, eventId))) return { kind: 'unchanged' } as const;
         await tx.reservation.upsert({ where: { orderId: event.orderId }, create: { orderId: event.orderId, status: 'REJECTED', lines: [] }, update: {} });
-        await addToOutbox(raw, { stream: STOCK_EVENTS, type: EVENT.stockRejected, payload: { orderId: event.orderId, reason: error.reason, productId: error.productId } });
-        return { kind: 'rejected' } as const;
+        const answer = await addToOutbox(raw, { stream: STOCK_EVENTS, type: EVENT.stockRejected, payload: { orderId: event.orderId, reason: error.reason, productId: error.productId } });
+        return { kind: 'rejected', event: answer } as const;
       });
     }
   }
@@ -155,8 +156,8 @@ export class ProductsRepository {
       for (const line of [...lines].sort((a, b) => a.productId.localeCompare(b.productId))) {
         await raw.$executeRawUnsafe('UPDATE products SET stock = stock + $1, updated_at = now() WHERE id = $2::uuid', line.quantity, line.productId);
       }
-      await addToOutbox(raw, { stream: STOCK_EVENTS, type: EVENT.stockReleased, payload: { orderId } });
-      return { kind: 'released', productIds: lines.map((line) => line.productId) } as const;
+      const answer = await addToOutbox(raw, { stream: STOCK_EVENTS, type: EVENT.stockReleased, payload: { orderId } });
+      return { kind: 'released', productIds: lines.map((line) => line.productId), event: answer } as const;
     });
   }
 }

@@ -23,7 +23,9 @@ export function startStockSaga(options: { repository: ProductsRepository; bus: E
           ? await repository.release(event.id, (event.payload as unknown as OrderCancelled).orderId)
           : null;
     if (!outcome || outcome.kind === 'unchanged') return;
-    relay.kick();
+    // Not awaited: the next event need not wait for this answer's publish (stop() waits for it;
+    // a crash before it leaves the row to the relay's sweep).
+    void relay.publish([outcome.event]);
     if (!('productIds' in outcome)) return; // rejected: no stock changed
     // Stock changed: the products themselves and every list filtered by stock.
     await cache.purge([...outcome.productIds.map((id) => entityTag('Product', id)), listTag('Product', 'stock')]);

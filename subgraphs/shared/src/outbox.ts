@@ -1,7 +1,9 @@
 // The transactional outbox and idempotent consumers, shared by orders and products (both have the
 // same `outbox` and `processed_events` tables). An event is written in the same transaction as the
-// change it announces; a relay publishes unpublished rows and marks them; a consumer records each
-// event id in the same transaction as its effect, so a redelivered event changes nothing.
+// change it announces; the writer publishes it right after the commit and marks it; a sweep
+// publishes whatever was left unpublished (a crash between commit and publish, the bus away); a
+// consumer records each event id in the same transaction as its effect, so a redelivered event
+// changes nothing.
 import { randomUUID } from 'node:crypto';
 import type { BusEvent, EventBus } from './event-bus.js';
 import type { Logger } from './logger.js';
@@ -23,11 +25,20 @@ export interface OutgoingEvent {
   payload: Record<string, unknown>;
 }
 
-/** Writes the event in the caller's transaction; returns its id (what consumers deduplicate on). */
-export async function addToOutbox(tx: RawSql, event: OutgoingEvent): Promise<string> {
+/** An event as written to the outbox: its id is what consumers deduplicate on. */
+export interface OutboxEvent extends OutgoingEvent {
+  id: string;
+}
+
+/**
+ * Writes the event in the caller's transaction and returns it. Once that transaction has
+ * committed, the writer hands it to its relay's publish() (at once, no polling); if that never
+ * happens (a crash, the bus away), the relay's sweep publishes it from the table.
+ */
+export async function addToOutbox(tx: RawSql, event: OutgoingEvent): Promise<OutboxEvent> {
   const id = randomUUID();
   await tx.$executeRawUnsafe('INSERT INTO outbox (id, stream, type, payload) VALUES ($1::uuid, $2, $3, $4::jsonb)', id, event.stream, event.type, JSON.stringify(event.payload));
-  return id;
+  return { id, ...event };
 }
 
 /** Records the event as applied, in the caller's transaction; false when it already was (a redelivery). */
@@ -47,9 +58,12 @@ interface OutboxRow {
  * (SKIP LOCKED) until the transaction ends, so relays on several replicas never publish the same
  * row at once; a crash after publishing and before the commit publishes it again (at-least-once).
  */
-export async function relayOnce(db: RawTransactions, bus: EventBus, limit = 100): Promise<number> {
+export async function relayOnce(db: RawTransactions, bus: EventBus, limit = 100, olderThanMs = 0): Promise<number> {
   return db.$transaction(async (tx) => {
-    const rows = await tx.$queryRawUnsafe<OutboxRow[]>(`SELECT id::text AS id, stream, type, payload FROM outbox WHERE published_at IS NULL ORDER BY created_at, id LIMIT ${Math.floor(limit)} FOR UPDATE SKIP LOCKED`);
+    const rows = await tx.$queryRawUnsafe<OutboxRow[]>(
+      `SELECT id::text AS id, stream, type, payload FROM outbox WHERE published_at IS NULL AND created_at <= now() - $1 * interval '1 millisecond' ORDER BY created_at, id LIMIT ${Math.floor(limit)} FOR UPDATE SKIP LOCKED`,
+      Math.max(0, Math.floor(olderThanMs)),
+    );
     for (const row of rows) {
       const event: BusEvent = { id: row.id, type: row.type, payload: typeof row.payload === 'string' ? (JSON.parse(row.payload) as Record<string, unknown>) : row.payload };
       await bus.publish(row.stream, event);
@@ -60,14 +74,26 @@ export async function relayOnce(db: RawTransactions, bus: EventBus, limit = 100)
 }
 
 export interface Relay {
-  /** Publishes soon (after a write committed), without waiting for the next tick. */
-  kick(): void;
-  /** Stops, after the pass in flight. */
+  /**
+   * Publishes events whose transaction has committed, now, and marks them published (one
+   * statement). If that fails, they stay unpublished in the table for the sweep. Never throws.
+   */
+  publish(events: readonly OutboxEvent[]): Promise<void>;
+  /** Stops, after the sweep and the publishes in flight. */
   stop(): Promise<void>;
 }
 
-/** Runs relayOnce every `intervalMs`, at once when kicked, and again while a pass found a full batch. */
-export function startRelay(options: { db: RawTransactions; bus: EventBus; intervalMs: number; logger: Logger; limit?: number }): Relay {
+/**
+ * The sweep leaves rows this young to the writer's own publish(), which normally follows the
+ * commit within milliseconds; older unpublished rows are leftovers (a crash, the bus away).
+ */
+export const SWEEP_AFTER_MS = 1000;
+
+/**
+ * publish() for what this process just wrote; every `intervalMs` a sweep of older unpublished
+ * rows (relayOnce), again at once while a pass found a full batch.
+ */
+export function startRelay(options: { db: RawTransactions & RawSql; bus: EventBus; intervalMs: number; logger: Logger; limit?: number }): Relay {
   let stopped = false;
   let running: Promise<void> | null = null;
   let again = false;
@@ -76,7 +102,7 @@ export function startRelay(options: { db: RawTransactions; bus: EventBus; interv
     do {
       again = false;
       try {
-        const published = await runInBackground(() => relayOnce(options.db, options.bus, options.limit));
+        const published = await runInBackground(() => relayOnce(options.db, options.bus, options.limit, SWEEP_AFTER_MS));
         if (failing) options.logger.info('outbox relay: publishing again');
         failing = false;
         if (published === (options.limit ?? 100)) again = true;
@@ -101,12 +127,50 @@ export function startRelay(options: { db: RawTransactions; bus: EventBus; interv
   const timer = setInterval(run, options.intervalMs);
   timer.unref();
   run();
+  // Marks are grouped: while one UPDATE is in flight, the ids published meanwhile wait for the
+  // next, so under load one statement marks many events (as a sweep pass would).
+  let marks: Array<{ ids: string[]; done: (error?: unknown) => void }> = [];
+  let marking = false;
+  const flushMarks = async () => {
+    marking = true;
+    while (marks.length > 0) {
+      const batch = marks;
+      marks = [];
+      const ids = batch.flatMap((mark) => mark.ids);
+      const error = await runInBackground(() => options.db.$executeRawUnsafe('UPDATE outbox SET published_at = now() WHERE id = ANY($1::uuid[]) AND published_at IS NULL', ids)).then(
+        () => undefined,
+        (failure: unknown) => failure ?? new Error('mark failed'),
+      );
+      for (const mark of batch) mark.done(error);
+    }
+    marking = false;
+  };
+  const markPublished = (ids: string[]) =>
+    new Promise<void>((resolve, reject) => {
+      marks.push({ ids, done: (error) => (error === undefined ? resolve() : reject(error)) });
+      if (!marking) void flushMarks();
+    });
+  const publishing = new Set<Promise<void>>();
+  const publish = async (events: readonly OutboxEvent[]): Promise<void> => {
+    if (events.length === 0) return;
+    try {
+      await Promise.all(events.map(({ id, stream, type, payload }) => options.bus.publish(stream, { id, type, payload })));
+      await markPublished(events.map((event) => event.id));
+    } catch (error) {
+      // Unmarked rows are published again by the sweep: at least once, never lost.
+      options.logger.warn({ err: String(error), events: events.length }, 'outbox: publish after commit failed; the sweep publishes them');
+    }
+  };
   return {
-    kick: run,
+    publish: (events) => {
+      const done = publish(events).finally(() => publishing.delete(done));
+      publishing.add(done);
+      return done;
+    },
     stop: async () => {
       stopped = true;
       clearInterval(timer);
-      await running;
+      await Promise.all([running, ...publishing]);
     },
   };
 }

@@ -1,0 +1,131 @@
+// The outbox on real PostgreSQL (orders' own table): the writer publishes right after its commit and
+// marks the rows; what it could not publish (the bus away) stays unpublished until the relay's
+// sweep publishes it; rows younger than SWEEP_AFTER_MS are left to their writer.
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { BusEvent, EventBus, SubscribeOptions, Subscription } from '@commerce/shared/event-bus';
+import { createLogger } from '@commerce/shared/logger';
+import { MemoryEventBus } from '@commerce/shared/memory-event-bus';
+import { addToOutbox, type OutboxEvent, type RawSql, type RawTransactions, relayOnce, startRelay, SWEEP_AFTER_MS } from '@commerce/shared/outbox';
+import { cloneDatabase } from './support/postgres.js';
+
+const template = inject('templateDatabase');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The relay's view of a database (what Prisma offers), over one pg pool in the orders schema. */
+function rawDatabase(pool: pg.Pool): RawTransactions & RawSql {
+  const over = (run: (text: string, values: unknown[]) => Promise<pg.QueryResult>): RawSql => ({
+    $queryRawUnsafe: async <T>(text: string, ...values: unknown[]) => (await run(text, values)).rows as T,
+    $executeRawUnsafe: async (text: string, ...values: unknown[]) => (await run(text, values)).rowCount ?? 0,
+  });
+  return {
+    ...over((text, values) => pool.query(text, values)),
+    $transaction: async <T>(work: (tx: RawSql) => Promise<T>) => {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await work(over((text, values) => client.query(text, values)));
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK');
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+  };
+}
+
+/** A bus that refuses every publish while `down`. */
+class FlakyBus implements EventBus {
+  down = false;
+  constructor(private readonly bus: MemoryEventBus) {}
+  async publish(stream: string, event: BusEvent): Promise<void> {
+    if (this.down) throw new Error('bus unreachable');
+    return this.bus.publish(stream, event);
+  }
+  subscribe(stream: string, options: SubscribeOptions, handler: Parameters<EventBus['subscribe']>[2]): Subscription {
+    return this.bus.subscribe(stream, options, handler);
+  }
+  close(): Promise<void> {
+    return this.bus.close();
+  }
+}
+
+describe.skipIf(!template)('the outbox: publish after commit, and the sweep for what was left', () => {
+  let pool: pg.Pool;
+  let db: RawTransactions & RawSql;
+  let drop: () => Promise<void>;
+  beforeAll(async () => {
+    const clone = await cloneDatabase(template as string);
+    drop = clone.drop;
+    pool = new pg.Pool({ connectionString: clone.url, options: '-c search_path=orders', max: 4 });
+    db = rawDatabase(pool);
+  });
+  afterAll(async () => {
+    await pool?.end();
+    await drop?.();
+  });
+
+  const write = (stream: string, n: number) => db.$transaction((tx) => addToOutbox(tx, { stream, type: 'TestEvent', payload: { n } }));
+  const unpublished = async (ids: string[]) =>
+    (await db.$queryRawUnsafe<Array<{ id: string }>>('SELECT id::text AS id FROM outbox WHERE id = ANY($1::uuid[]) AND published_at IS NULL', ids)).map((row) => row.id);
+  const received = (bus: EventBus, stream: string) => {
+    const seen: string[] = [];
+    bus.subscribe(stream, { group: 'test', consumer: 'c1', claimIdleMs: 60_000 }, async (event) => void seen.push(event.id));
+    return seen;
+  };
+
+  it('publish() after the commit delivers the events and marks their rows; under many at once, each is delivered once', async () => {
+    const bus = new MemoryEventBus();
+    const stream = `publish-${Date.now()}`;
+    const seen = received(bus, stream);
+    // A sweep that never comes during the test: whatever is delivered, publish() delivered.
+    const relay = startRelay({ db, bus, intervalMs: 3_600_000, logger: createLogger('test', 'silent') });
+    const events: OutboxEvent[] = [];
+    for (let n = 0; n < 5; n++) events.push(await write(stream, n));
+    await relay.publish([events[0]!]);
+    expect(await unpublished([events[0]!.id])).toEqual([]);
+    // Many writers at once: their marks are grouped, and every one lands.
+    await Promise.all(events.slice(1).map((event) => relay.publish([event])));
+    expect(await unpublished(events.map((event) => event.id))).toEqual([]);
+    await sleep(50);
+    expect([...seen].sort()).toEqual(events.map((event) => event.id).sort());
+    await relay.stop();
+  });
+
+  it('the bus away at commit: the rows stay unpublished, and the sweep publishes them once they are older than SWEEP_AFTER_MS', async () => {
+    const inner = new MemoryEventBus();
+    const bus = new FlakyBus(inner);
+    const stream = `sweep-${Date.now()}`;
+    const seen = received(inner, stream);
+    const relay = startRelay({ db, bus, intervalMs: 200, logger: createLogger('test', 'silent') });
+    bus.down = true;
+    const events = [await write(stream, 1), await write(stream, 2)];
+    await relay.publish(events); // never throws: it leaves them to the sweep
+    expect((await unpublished(events.map((e) => e.id))).sort()).toEqual(events.map((e) => e.id).sort());
+    bus.down = false;
+    const deadline = Date.now() + SWEEP_AFTER_MS + 3000;
+    while ((await unpublished(events.map((e) => e.id))).length > 0 && Date.now() < deadline) await sleep(100);
+    expect(await unpublished(events.map((e) => e.id))).toEqual([]);
+    await sleep(50);
+    expect([...seen].sort()).toEqual(events.map((e) => e.id).sort());
+    await relay.stop();
+  });
+
+  it('a sweep leaves a row younger than SWEEP_AFTER_MS to its writer, then takes it', async () => {
+    const bus = new MemoryEventBus();
+    const stream = `young-${Date.now()}`;
+    const seen = received(bus, stream);
+    const event = await write(stream, 1);
+    // Other tests' rows may be swept too; this one must not be, yet.
+    await relayOnce(db, bus, 100, SWEEP_AFTER_MS);
+    expect(await unpublished([event.id])).toEqual([event.id]);
+    await sleep(SWEEP_AFTER_MS + 100);
+    await relayOnce(db, bus, 100, SWEEP_AFTER_MS);
+    expect(await unpublished([event.id])).toEqual([]);
+    await sleep(50);
+    expect(seen).toEqual([event.id]);
+  });
+});
