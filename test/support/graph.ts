@@ -15,7 +15,7 @@ import { type CacheStore, loadOrCreateDevKeys, MemoryCacheStore, type Service, s
 import { MemoryEventBus } from '@commerce/shared/memory-event-bus';
 import { createUsersServer } from '@commerce/users';
 import { cloneDatabase } from './postgres.js';
-import { uniquePrefix } from './redis.js';
+import { dropPrefix, uniquePrefix } from './redis.js';
 
 export interface GraphQLResponse<T = Record<string, any>> {
   status: number;
@@ -140,6 +140,7 @@ export async function startGraph(database: GraphDatabase, options: GraphOptions 
   const stop = async () => {
     for (const service of services.reverse()) await service.stop();
     await bus?.close();
+    if (options.redisUrl && cacheEnv.CACHE_PREFIX) await dropPrefix(options.redisUrl, cacheEnv.CACHE_PREFIX);
     await cleanup();
   };
   const factories = { users: createUsersServer, products: createProductsServer, orders: createOrdersServer };

@@ -23,6 +23,25 @@ export async function redisAvailable(url = REDIS_URL): Promise<boolean> {
   }
 }
 
+/**
+ * Deletes every key of a prefix (the services write `{prefix}:…` and `prefix:…`), so test runs do
+ * not pile streams, groups and clocks (which have no TTL) up in the shared Redis.
+ */
+export async function dropPrefix(url: string, prefix: string): Promise<void> {
+  const client = createClient({ url, socket: { connectTimeout: 2000, reconnectStrategy: false } });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    for (const pattern of [`{${prefix}}:*`, `${prefix}:*`]) {
+      for await (const keys of client.scanIterator({ MATCH: pattern, COUNT: 500 })) if (keys.length > 0) await client.unlink(keys);
+    }
+  } catch {
+    // Best effort: a test that killed Redis, or none at all.
+  } finally {
+    if (client.isOpen) await client.close().catch(() => {});
+  }
+}
+
 /** A unique key prefix, so tests sharing one Redis never see each other's keys. */
 export const uniquePrefix = (name: string): string => `test-${name}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 
