@@ -6,20 +6,33 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { BusEvent, EventBus, SubscribeOptions, Subscription } from '@commerce/shared/event-bus';
 import { createLogger } from '@commerce/shared/logger';
 import { MemoryEventBus } from '@commerce/shared/memory-event-bus';
-import { addToOutbox, type OutboxEvent, type RawSql, type RawTransactions, relayOnce, startRelay, SWEEP_AFTER_MS } from '@commerce/shared/outbox';
+import { addToOutbox, type OutboxEvent, PUBLISH_TIMEOUT_MS, type RawSql, type RawTransactions, relayOnce, startRelay, SWEEP_AFTER_MS } from '@commerce/shared/outbox';
 import { cloneDatabase } from './support/postgres.js';
 
 const template = inject('templateDatabase');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Statements the relay sends outside transactions, and a way to make the next ones fail. */
+interface Probe {
+  sent: string[];
+  failNext: number;
+}
+
 /** The relay's view of a database (what Prisma offers), over one pg pool in the orders schema. */
-function rawDatabase(pool: pg.Pool): RawTransactions & RawSql {
+function rawDatabase(pool: pg.Pool, probe: Probe): RawTransactions & RawSql {
   const over = (run: (text: string, values: unknown[]) => Promise<pg.QueryResult>): RawSql => ({
     $queryRawUnsafe: async <T>(text: string, ...values: unknown[]) => (await run(text, values)).rows as T,
     $executeRawUnsafe: async (text: string, ...values: unknown[]) => (await run(text, values)).rowCount ?? 0,
   });
   return {
-    ...over((text, values) => pool.query(text, values)),
+    ...over(async (text, values) => {
+      probe.sent.push(text);
+      if (probe.failNext > 0) {
+        probe.failNext -= 1;
+        throw new Error('connection lost');
+      }
+      return pool.query(text, values);
+    }),
     $transaction: async <T>(work: (tx: RawSql) => Promise<T>) => {
       const client = await pool.connect();
       try {
@@ -37,12 +50,14 @@ function rawDatabase(pool: pg.Pool): RawTransactions & RawSql {
   };
 }
 
-/** A bus that refuses every publish while `down`. */
+/** A bus that refuses every publish while `down`, or never answers while `hung`. */
 class FlakyBus implements EventBus {
   down = false;
+  hung = false;
   constructor(private readonly bus: MemoryEventBus) {}
   async publish(stream: string, event: BusEvent): Promise<void> {
     if (this.down) throw new Error('bus unreachable');
+    if (this.hung) return new Promise<void>(() => {});
     return this.bus.publish(stream, event);
   }
   subscribe(stream: string, options: SubscribeOptions, handler: Parameters<EventBus['subscribe']>[2]): Subscription {
@@ -57,11 +72,12 @@ describe.skipIf(!template)('the outbox: publish after commit, and the sweep for 
   let pool: pg.Pool;
   let db: RawTransactions & RawSql;
   let drop: () => Promise<void>;
+  const probe: Probe = { sent: [], failNext: 0 };
   beforeAll(async () => {
     const clone = await cloneDatabase(template as string);
     drop = clone.drop;
     pool = new pg.Pool({ connectionString: clone.url, options: '-c search_path=orders', max: 4 });
-    db = rawDatabase(pool);
+    db = rawDatabase(pool, probe);
   });
   afterAll(async () => {
     await pool?.end();
@@ -87,8 +103,15 @@ describe.skipIf(!template)('the outbox: publish after commit, and the sweep for 
     for (let n = 0; n < 5; n++) events.push(await write(stream, n));
     await relay.publish([events[0]!]);
     expect(await unpublished([events[0]!.id])).toEqual([]);
-    // Many writers at once: their marks are grouped, and every one lands.
-    await Promise.all(events.slice(1).map((event) => relay.publish([event])));
+    // Many writers at once: their marks are grouped (fewer UPDATEs than publishes), and every one lands.
+    const more: OutboxEvent[] = [];
+    for (let n = 0; n < 20; n++) more.push(await write(stream, 100 + n));
+    probe.sent = [];
+    await Promise.all([...events.slice(1), ...more].map((event) => relay.publish([event])));
+    const marks = probe.sent.filter((text) => text.startsWith('UPDATE outbox SET published_at'));
+    expect(marks.length).toBeGreaterThan(0);
+    expect(marks.length).toBeLessThan(24);
+    events.push(...more);
     expect(await unpublished(events.map((event) => event.id))).toEqual([]);
     await sleep(50);
     expect([...seen].sort()).toEqual(events.map((event) => event.id).sort());
@@ -114,18 +137,48 @@ describe.skipIf(!template)('the outbox: publish after commit, and the sweep for 
     await relay.stop();
   });
 
-  it('a sweep leaves a row younger than SWEEP_AFTER_MS to its writer, then takes it', async () => {
+  it('a sweep leaves rows younger than its threshold to their writer, then takes them', async () => {
     const bus = new MemoryEventBus();
     const stream = `young-${Date.now()}`;
     const seen = received(bus, stream);
     const event = await write(stream, 1);
-    // Other tests' rows may be swept too; this one must not be, yet.
-    await relayOnce(db, bus, 100, SWEEP_AFTER_MS);
+    // A threshold no loaded machine can outrun; then the relay's own, once the row is older.
+    await relayOnce(db, bus, 100, 60_000);
     expect(await unpublished([event.id])).toEqual([event.id]);
     await sleep(SWEEP_AFTER_MS + 100);
     await relayOnce(db, bus, 100, SWEEP_AFTER_MS);
     expect(await unpublished([event.id])).toEqual([]);
     await sleep(50);
     expect(seen).toEqual([event.id]);
+  });
+
+  it('the mark fails after the bus took the events: the sweep publishes them again (a duplicate the consumers drop), and marks them', async () => {
+    const bus = new MemoryEventBus();
+    const stream = `mark-${Date.now()}`;
+    const seen = received(bus, stream);
+    const relay = startRelay({ db, bus, intervalMs: 200, logger: createLogger('test', 'silent') });
+    const event = await write(stream, 1);
+    probe.failNext = 1;
+    await relay.publish([event]);
+    expect(await unpublished([event.id])).toEqual([event.id]);
+    const deadline = Date.now() + SWEEP_AFTER_MS + 3000;
+    while ((await unpublished([event.id])).length > 0 && Date.now() < deadline) await sleep(100);
+    expect(await unpublished([event.id])).toEqual([]);
+    await sleep(50);
+    expect(seen).toEqual([event.id, event.id]); // at least once: delivered twice, with one id
+    await relay.stop();
+  });
+
+  it('a bus that never answers: publish() gives up after PUBLISH_TIMEOUT_MS, stop() returns, the row waits for the sweep', async () => {
+    const bus = new FlakyBus(new MemoryEventBus());
+    const relay = startRelay({ db, bus, intervalMs: 3_600_000, logger: createLogger('test', 'silent') });
+    const event = await write(`hung-${Date.now()}`, 1);
+    bus.hung = true;
+    const started = Date.now();
+    const publishing = relay.publish([event]);
+    await relay.stop();
+    await publishing;
+    expect(Date.now() - started).toBeLessThan(PUBLISH_TIMEOUT_MS + 1500);
+    expect(await unpublished([event.id])).toEqual([event.id]);
   });
 });

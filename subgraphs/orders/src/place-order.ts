@@ -60,7 +60,10 @@ export async function placeOrder(input: unknown, context: Context & { catalog: P
     return answerFor(winner, hash, context, deadline);
   }
   const { order } = placed;
-  await Promise.all([context.saga.publish(placed.event), context.saga.purge(order)]);
+  // Not awaited: the answer need not wait for the bus (a slow one would hold it; the wait below
+  // is bounded either way, and the relay's sweep publishes what this does not).
+  void context.saga.publish(placed.event);
+  await context.saga.purge(order);
   return { order: await settled(order.id, context, deadline), userErrors: [] };
 }
 

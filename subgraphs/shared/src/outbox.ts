@@ -37,7 +37,9 @@ export interface OutboxEvent extends OutgoingEvent {
  */
 export async function addToOutbox(tx: RawSql, event: OutgoingEvent): Promise<OutboxEvent> {
   const id = randomUUID();
-  await tx.$executeRawUnsafe('INSERT INTO outbox (id, stream, type, payload) VALUES ($1::uuid, $2, $3, $4::jsonb)', id, event.stream, event.type, JSON.stringify(event.payload));
+  // clock_timestamp(), not the transaction's start: a transaction that waited on a hot row does
+  // not make its event look old to the sweep the moment it commits.
+  await tx.$executeRawUnsafe('INSERT INTO outbox (id, stream, type, payload, created_at) VALUES ($1::uuid, $2, $3, $4::jsonb, clock_timestamp())', id, event.stream, event.type, JSON.stringify(event.payload));
   return { id, ...event };
 }
 
@@ -76,7 +78,8 @@ export async function relayOnce(db: RawTransactions, bus: EventBus, limit = 100,
 export interface Relay {
   /**
    * Publishes events whose transaction has committed, now, and marks them published (one
-   * statement). If that fails, they stay unpublished in the table for the sweep. Never throws.
+   * statement). If that fails or the bus takes longer than PUBLISH_TIMEOUT_MS, they stay
+   * unpublished in the table for the sweep. Never throws; callers need not wait for it.
    */
   publish(events: readonly OutboxEvent[]): Promise<void>;
   /** Stops, after the sweep and the publishes in flight. */
@@ -88,6 +91,9 @@ export interface Relay {
  * commit within milliseconds; older unpublished rows are leftovers (a crash, the bus away).
  */
 export const SWEEP_AFTER_MS = 1000;
+
+/** A bus that has not taken an event by then is treated as away: the sweep publishes it later. */
+export const PUBLISH_TIMEOUT_MS = 2000;
 
 /**
  * publish() for what this process just wrote; every `intervalMs` a sweep of older unpublished
@@ -137,7 +143,10 @@ export function startRelay(options: { db: RawTransactions & RawSql; bus: EventBu
       const batch = marks;
       marks = [];
       const ids = batch.flatMap((mark) => mark.ids);
-      const error = await runInBackground(() => options.db.$executeRawUnsafe('UPDATE outbox SET published_at = now() WHERE id = ANY($1::uuid[]) AND published_at IS NULL', ids)).then(
+      // async: Prisma's query is lazy and starts at `await`, which must be inside the background scope.
+      const error = await runInBackground(async () => {
+        await options.db.$executeRawUnsafe('UPDATE outbox SET published_at = now() WHERE id = ANY($1::uuid[]) AND published_at IS NULL', ids);
+      }).then(
         () => undefined,
         (failure: unknown) => failure ?? new Error('mark failed'),
       );
@@ -151,14 +160,28 @@ export function startRelay(options: { db: RawTransactions & RawSql; bus: EventBu
       if (!marking) void flushMarks();
     });
   const publishing = new Set<Promise<void>>();
+  let publishFailing = false;
   const publish = async (events: readonly OutboxEvent[]): Promise<void> => {
     if (events.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.all(events.map(({ id, stream, type, payload }) => options.bus.publish(stream, { id, type, payload })));
+      const published = Promise.all(events.map(({ id, stream, type, payload }) => options.bus.publish(stream, { id, type, payload })));
+      published.catch(() => {}); // settles after the timeout won: nothing to report
+      await Promise.race([
+        published,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`the bus did not take the events within ${PUBLISH_TIMEOUT_MS} ms`)), PUBLISH_TIMEOUT_MS);
+        }),
+      ]);
       await markPublished(events.map((event) => event.id));
+      if (publishFailing) options.logger.info('outbox: publishing after commit again');
+      publishFailing = false;
     } catch (error) {
-      // Unmarked rows are published again by the sweep: at least once, never lost.
-      options.logger.warn({ err: String(error), events: events.length }, 'outbox: publish after commit failed; the sweep publishes them');
+      // Unmarked rows are published by the sweep: at least once, never lost. Logged once per outage.
+      if (!publishFailing) options.logger.warn({ err: String(error), events: events.length }, 'outbox: publish after commit failed; the sweep publishes what is left');
+      publishFailing = true;
+    } finally {
+      clearTimeout(timer);
     }
   };
   return {
