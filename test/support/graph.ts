@@ -61,6 +61,21 @@ export async function postGraphQL<T>(url: string, query: string, variables?: Rec
   return { status: response.status, headers: response.headers, ...body };
 }
 
+/**
+ * Waits (at most 5 s) until a service's /ready says its cache reaches Redis: the client connects
+ * after the service starts, and until then every lookup is a bypass (fail-open, by design), which
+ * tests about hits and misses should not race. A cache that is off is not waited for.
+ */
+async function cacheConnected(graphqlUrl: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const report = (await (await fetch(graphqlUrl.replace(/\/graphql$/, '/ready'))).json()) as { checks?: { cache?: string } };
+    const cache = String(report.checks?.cache ?? '');
+    if (cache.startsWith('ok') || cache.startsWith('off') || Date.now() > deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
 /** The value of one Prometheus series at a service's /metrics, matched by name and (a subset of) labels. */
 export async function metricValue(graphqlUrl: string, name: string, labels: Record<string, string> = {}): Promise<number> {
   const text = await (await fetch(graphqlUrl.replace(/\/graphql$/, '/metrics'))).text();
@@ -156,6 +171,7 @@ export async function startGraph(database: GraphDatabase, options: GraphOptions 
     running.set(name, service);
     const { url, port } = await service.listen(ports.get(name) ?? 0, '127.0.0.1');
     ports.set(name, port);
+    if (options.redisUrl) await cacheConnected(url);
     return url;
   };
   try {
@@ -178,6 +194,7 @@ export async function startGraph(database: GraphDatabase, options: GraphOptions 
       );
       services.push(service);
       const url = (await service.listen(0, '127.0.0.1')).url;
+      if (options.redisUrl) await cacheConnected(url);
       return { url, service, query: ((query, variables, headers) => postGraphQL(url, query, variables, headers)) as TestGraph['query'] };
     };
     const gateway = (await startGateway()).service;
