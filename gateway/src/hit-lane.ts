@@ -141,7 +141,7 @@ export class HitLane {
     if (head.scope !== 'PUBLIC') return false;
     this.options.requests.inc({ layer: 'response', result: 'hit' });
     const requestId = requestIdOf(req);
-    // One flat header list (Node validates it once, not header by header): a hit is little else.
+    // The headers as one flat list, handed to writeHead with the body: a hit is little more.
     const headers: string[] = [
       'content-type', contentTypeFor(req) ?? JSON_TYPE,
       'x-request-id', requestId,
