@@ -26,8 +26,32 @@ export interface Database {
 
 const STATEMENT_METHODS = new Set(['queryRaw', 'executeRaw', 'executeScript', 'commit', 'rollback']);
 
-/** Wraps an adapter (or a transaction it opens) so each statement it sends calls `onStatement`. */
-function counting<T extends object>(target: T, onStatement: () => void): T {
+/**
+ * A connection the server closed under us (a restart, a failover, pg_terminate_backend): the pool
+ * drops it, so the same statement on another connection may well succeed.
+ */
+export function isConnectionLost(error: unknown): boolean {
+  const seen = new Set<unknown>();
+  for (let current = error as { message?: unknown; code?: unknown; cause?: unknown } | undefined; current && !seen.has(current); current = current.cause as typeof current) {
+    seen.add(current);
+    const code = String((current as { originalCode?: unknown }).originalCode ?? current.code ?? '');
+    if (['57P01', '57P02', '57P03', 'ECONNRESET', 'EPIPE'].includes(code) || (current as { kind?: unknown }).kind === 'ConnectionClosed') return true;
+    if (/connection terminated|terminating connection|connection (?:was )?(?:closed|lost)|client has encountered a connection error/i.test(String(current.message ?? ''))) return true;
+  }
+  return false;
+}
+
+/** Only a read may be sent twice: whether a write that lost its connection was applied is unknown. */
+export const isRead = (sql: unknown): boolean => typeof sql === 'string' && /^\s*(?:SELECT|WITH)\b/i.test(sql) && !/\b(?:INSERT|UPDATE|DELETE|MERGE)\b|\bFOR\s+(?:UPDATE|SHARE|NO KEY UPDATE|KEY SHARE)\b/i.test(sql);
+
+/**
+ * Wraps an adapter (or a transaction it opens) so each statement it sends calls `onStatement`.
+ * Outside transactions, a read that lost its connection is sent again on another one, up to
+ * `readAttempts` times in all: when the server closed every connection at once, each idle one the
+ * pool hands out may be dead (it drops each as it fails), so one more than the pool size always
+ * reaches a fresh connection.
+ */
+function counting<T extends object>(target: T, onStatement: () => void, readAttempts: number, inTransaction = false): T {
   return new Proxy(target, {
     get(object, property) {
       const value: unknown = Reflect.get(object, property, object);
@@ -36,7 +60,19 @@ function counting<T extends object>(target: T, onStatement: () => void): T {
       if (property === 'startTransaction') {
         return async (...args: unknown[]) => {
           onStatement(); // BEGIN
-          return counting((await fn.apply(object, args)) as object, onStatement);
+          return counting((await fn.apply(object, args)) as object, onStatement, 1, true);
+        };
+      }
+      if (property === 'queryRaw' && !inTransaction) {
+        return async (...args: unknown[]) => {
+          for (let attempt = 1; ; attempt++) {
+            onStatement();
+            try {
+              return await fn.apply(object, args);
+            } catch (error) {
+              if (attempt >= readAttempts || !isConnectionLost(error) || !isRead((args[0] as { sql?: unknown } | undefined)?.sql)) throw error;
+            }
+          }
         };
       }
       if (typeof property === 'string' && STATEMENT_METHODS.has(property)) {
@@ -50,11 +86,11 @@ function counting<T extends object>(target: T, onStatement: () => void): T {
   });
 }
 
-function countingFactory(factory: SqlDriverAdapterFactory, onStatement: () => void): SqlDriverAdapterFactory {
+function countingFactory(factory: SqlDriverAdapterFactory, onStatement: () => void, readAttempts = 1): SqlDriverAdapterFactory {
   return {
     provider: factory.provider,
     adapterName: factory.adapterName,
-    connect: async () => counting(await factory.connect(), onStatement),
+    connect: async () => counting(await factory.connect(), onStatement, readAttempts),
   };
 }
 
@@ -82,7 +118,7 @@ function openPostgres(url: string, schema: string, onStatement: () => void, pool
   pool.on('error', () => {}); // an idle client dropped by the server: the pool replaces it
   return {
     target: { kind: 'postgres', url, schema },
-    adapter: countingFactory(new PrismaPg(pool, { schema }), onStatement),
+    adapter: countingFactory(new PrismaPg(pool, { schema }), onStatement, poolSize + 1),
     runner: async () => {
       const client = new pg.Client(config);
       await client.connect();
