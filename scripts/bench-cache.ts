@@ -17,8 +17,9 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type ProcessGraph, startProcessGraph } from '../test/support/process-graph.js';
+import { ADMIN_URL, seededDatabase } from '../test/support/postgres.js';
 import { freePort, ROOT, run as runScript, type Run } from '../test/support/processes.js';
-import { DEFAULT_ADMIN_URL, load, rate, type Sample, seededDatabase, summarize } from './bench-support.js';
+import { load, rate, type Sample, summarize } from './bench-support.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -26,7 +27,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '3' },
     connections: { type: 'string', default: '10' },
-    'admin-url': { type: 'string', default: DEFAULT_ADMIN_URL },
+    'admin-url': { type: 'string', default: ADMIN_URL },
     'redis-url': { type: 'string', default: 'redis://127.0.0.1:6379' },
     /** Some of the modes only (e.g. warm,bare when profiling); ratios need off and bare. */
     modes: { type: 'string' },
@@ -60,7 +61,7 @@ async function redisFloorServer(body: string): Promise<{ url: string; stop: () =
   return { url: `http://127.0.0.1:${port}/graphql`, stop: () => child.kill('SIGTERM') };
 }
 
-const database = await seededDatabase(args['admin-url'], 'bench_cache');
+const database = await seededDatabase('bench_cache', args['admin-url']);
 let on: ProcessGraph | undefined;
 let offGateway: Run | undefined;
 let bare: { url: string; stop: () => void } | undefined;

@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { type ProcessGraph, startProcessGraph } from '../test/support/process-graph.js';
+import { ADMIN_URL, seededDatabase } from '../test/support/postgres.js';
 import { ROOT } from '../test/support/processes.js';
-import { DEFAULT_ADMIN_URL, seededDatabase } from './bench-support.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -22,7 +22,7 @@ const { values: args } = parseArgs({
     buyers: { type: 'string', default: '20' },
     each: { type: 'string', default: '5' },
     burst: { type: 'string', default: '200' },
-    'admin-url': { type: 'string', default: DEFAULT_ADMIN_URL },
+    'admin-url': { type: 'string', default: ADMIN_URL },
     /** CPU profiles of every service, PROFILE_MS (default 20 s) after it starts, into this directory. */
     profile: { type: 'string' },
   },
@@ -33,7 +33,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const PLACE = 'mutation Place($input: PlaceOrderInput!) { placeOrder(input: $input) { order { id status } userErrors { code message } } }';
 const CREATE = 'mutation Create($input: CreateProductInput!) { createProduct(input: $input) { product { id } userErrors { code message } } }';
 
-const database = await seededDatabase(args['admin-url'], 'bench_saga');
+const database = await seededDatabase('bench_saga', args['admin-url']);
 let graph: ProcessGraph | undefined;
 const sql = new pg.Client({ connectionString: database.url });
 try {

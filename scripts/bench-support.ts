@@ -1,43 +1,6 @@
-// What the bench:* scripts share: a fresh seeded PostgreSQL database, autocannon runs that keep
-// every latency, and percentiles.
+// What the bench:* scripts share: autocannon runs that keep every latency, and percentiles. (Their
+// fresh seeded database comes from test/support/postgres.ts, as the tests' template does.)
 import autocannon from 'autocannon';
-import { migrate } from '@commerce/db/migrate';
-import { seed } from '@commerce/db/seed';
-import { SUBGRAPHS } from '@commerce/db/sql-runner';
-import { openDatabase } from '@commerce/shared/database';
-import pg from 'pg';
-
-export const DEFAULT_ADMIN_URL = 'postgresql://postgres@127.0.0.1:5432/postgres';
-
-async function admin(adminUrl: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-/** A fresh database with the three subgraph schemas, migrated and seeded. */
-export async function seededDatabase(adminUrl: string, prefix: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `${prefix}_${Date.now().toString(36)}`;
-  await admin(adminUrl, `CREATE DATABASE ${name}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  for (const subgraph of SUBGRAPHS) {
-    const database = openDatabase({ kind: 'postgres', url: url.toString(), schema: subgraph });
-    const runner = await database.runner();
-    try {
-      await migrate(runner, subgraph);
-      await seed(runner, subgraph);
-    } finally {
-      await runner.release();
-      await database.close();
-    }
-  }
-  return { url: url.toString(), drop: () => admin(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
-}
 
 export interface Sample {
   requests: number;

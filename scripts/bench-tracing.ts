@@ -6,7 +6,8 @@
 import { parseArgs } from 'node:util';
 import { createServer } from 'node:http';
 import { type ProcessGraph, startProcessGraph } from '../test/support/process-graph.js';
-import { DEFAULT_ADMIN_URL, load as loadFor, percentile, rate, type Sample, seededDatabase, summarize } from './bench-support.js';
+import { ADMIN_URL, seededDatabase } from '../test/support/postgres.js';
+import { load as loadFor, percentile, rate, type Sample, summarize } from './bench-support.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -14,7 +15,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '5' },
     connections: { type: 'string', default: '10' },
-    'admin-url': { type: 'string', default: DEFAULT_ADMIN_URL },
+    'admin-url': { type: 'string', default: ADMIN_URL },
   },
 });
 const duration = Number(args.duration);
@@ -43,7 +44,7 @@ async function collector(): Promise<{ endpoint: string; spans: () => number; clo
 const load = (url: string, token: string, seconds: number): Promise<Sample> =>
   loadFor({ url, connections, seconds, headers: { authorization: `Bearer ${token}` }, body: JSON.stringify({ query: QUERY }) });
 
-const database = await seededDatabase(args['admin-url'], 'bench_tracing');
+const database = await seededDatabase('bench_tracing', args['admin-url']);
 const sink = await collector();
 const graphs: ProcessGraph[] = [];
 try {
