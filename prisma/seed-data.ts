@@ -53,6 +53,9 @@ function pick<T>(random: () => number, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)] as T;
 }
 
+/** The email of the n-th numbered seeded user (1-based): user0001@example.com, … */
+export const seededUserEmail = (n: number): string => `user${String(n).padStart(4, '0')}@example.com`;
+
 export function generateSeed(): SeedData {
   const random = prng(20261122);
 
@@ -63,7 +66,7 @@ export function generateSeed(): SeedData {
   ];
   const numbered = SEED.users - named.length;
   for (let n = 1; n <= numbered; n++) {
-    const email = `user${String(n).padStart(4, '0')}@example.com`;
+    const email = seededUserEmail(n);
     named.push({ email, name: `${pick(random, FIRST)} ${pick(random, LAST)}`, role: 'USER' });
   }
   const users = named.map((u, i) => ({ ...u, id: userIdFor(u.email), createdAt: new Date(BASE + i * HOUR) }));

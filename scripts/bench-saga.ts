@@ -15,6 +15,7 @@ import pg from 'pg';
 import { type ProcessGraph, startProcessGraph } from '../test/support/process-graph.js';
 import { ADMIN_URL, seededDatabase } from '../test/support/postgres.js';
 import { ROOT } from '../test/support/processes.js';
+import { seededUserEmail } from '@commerce/db/seed-data';
 
 const { values: args } = parseArgs({
   options: {
@@ -28,7 +29,6 @@ const { values: args } = parseArgs({
   },
 });
 const log = (line: string) => process.stdout.write(`${line}\n`);
-const user = (n: number) => `user${String(n).padStart(4, '0')}@example.com`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const PLACE = 'mutation Place($input: PlaceOrderInput!) { placeOrder(input: $input) { order { id status } userErrors { code message } } }';
 const CREATE = 'mutation Create($input: CreateProductInput!) { createProduct(input: $input) { product { id } userErrors { code message } } }';
@@ -52,7 +52,7 @@ try {
     if (!id) throw new Error(`createProduct failed: ${JSON.stringify(created)}`);
     return id;
   };
-  const tokens = await Promise.all(Array.from({ length: 400 }, (_, i) => graph!.tokenFor(user(i + 1))));
+  const tokens = await Promise.all(Array.from({ length: 400 }, (_, i) => graph!.tokenFor(seededUserEmail(i + 1))));
   let keys = 0;
   const place = async (token: string, productId: string): Promise<string> => {
     const answer = await post(PLACE, { input: { items: [{ productId, quantity: 1 }], idempotencyKey: `bench-${keys++}` } }, token);

@@ -5,6 +5,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startGraph, type GraphQLResponse, type TestGraph } from './support/graph.js';
+import { seededUserEmail } from '@commerce/db/seed-data';
 
 const template = inject('templateDatabase');
 const redisUrl = inject('redisUrl');
@@ -15,7 +16,6 @@ const PLACE = 'mutation Place($input: PlaceOrderInput!) { placeOrder(input: $inp
 const ORDER = 'query Order($id: ID!) { order(id: $id) { id status rejectionReason total { amount } items { quantity unitPrice { amount } product { id } } } }';
 const STOCK = 'query Stock($id: ID!) { product(id: $id) { stock price { amount } } }';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const user = (n: number) => `user${String(n).padStart(4, '0')}@example.com`;
 const cents = (amount: string) => Math.round(Number(amount) * 100);
 
 interface Line {
@@ -95,7 +95,7 @@ describe.skipIf(!template || !redisUrl)('concurrent buyers through the gateway, 
         return lines.length > 0 ? lines : [{ productId: products[buyer % products.length]!, quantity: 1 }];
       });
     const plans = Array.from({ length: 60 }, (_, i) => ordersOf(i));
-    const buyers = await Promise.all(plans.map((_, i) => graph.as(user(i + 1))));
+    const buyers = await Promise.all(plans.map((_, i) => graph.as(seededUserEmail(i + 1))));
     const answers: GraphQLResponse[] = [];
     const started = Date.now();
     // Every buyer places their orders one after another; all buyers at once. The first product's
@@ -119,7 +119,7 @@ describe.skipIf(!template || !redisUrl)('concurrent buyers through the gateway, 
     let sweeper = 100;
     for (const productId of products) {
       for (;;) {
-        const answer = await place(await graph.as(user(sweeper++)), [{ productId, quantity: 1 }], `sweep-${productId}-${sweeper}`);
+        const answer = await place(await graph.as(seededUserEmail(sweeper++)), [{ productId, quantity: 1 }], `sweep-${productId}-${sweeper}`);
         expect(answer.errors ?? answer.data?.placeOrder.userErrors).toEqual([]);
         const order = await decided(answer.data?.placeOrder.order.id as string);
         sweep.push(order);
@@ -161,7 +161,7 @@ describe.skipIf(!template || !redisUrl)('concurrent buyers through the gateway, 
 
   it('the 31st new order in a minute is RATE_LIMITED at placeOrder; a retry of an order already placed is not; other buyers are unaffected', { timeout: 120_000 }, async () => {
     const productId = await newProduct(1000, '1.00');
-    const eager = await graph.as(user(300));
+    const eager = await graph.as(seededUserEmail(300));
     const answers = [];
     for (let i = 0; i < 31; i++) answers.push(await graph.query(PLACE, { input: { items: [{ productId, quantity: 1 }], idempotencyKey: `eager-${i}` } }, eager));
     expect(answers.slice(0, 30).map((a) => a.errors ?? a.data?.placeOrder.userErrors).filter((e) => e?.length)).toEqual([]);
@@ -173,7 +173,7 @@ describe.skipIf(!template || !redisUrl)('concurrent buyers through the gateway, 
     const retry = await graph.query(PLACE, { input: { items: [{ productId, quantity: 1 }], idempotencyKey: 'eager-0' } }, eager);
     expect(retry.errors).toBeUndefined();
     expect(retry.data?.placeOrder.order.id).toBe(answers[0]!.data?.placeOrder.order.id);
-    const other = await graph.query(PLACE, { input: { items: [{ productId, quantity: 1 }], idempotencyKey: 'other-0' } }, await graph.as(user(301)));
+    const other = await graph.query(PLACE, { input: { items: [{ productId, quantity: 1 }], idempotencyKey: 'other-0' } }, await graph.as(seededUserEmail(301)));
     expect(other.errors ?? other.data?.placeOrder.userErrors).toEqual([]);
   });
 });

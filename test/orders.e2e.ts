@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { closeRedisClient, createRedisClient } from '@commerce/shared/redis-client';
 import { RedisEventBus } from '@commerce/shared/redis-event-bus';
 import { startGraph, type TestGraph } from './support/graph.js';
+import { seededUserEmail } from '@commerce/db/seed-data';
 
 const template = inject('templateDatabase');
 const redisUrl = inject('redisUrl');
@@ -16,7 +17,6 @@ const CANCEL = 'mutation Cancel($id: ID!) { cancelOrder(id: $id) { order { id st
 const ORDER = 'query Order($id: ID!) { order(id: $id) { id status rejectionReason total { amount } } }';
 const STOCK = 'query Stock($id: ID!) { product(id: $id) { stock } }';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const user = (n: number) => `user${String(n).padStart(4, '0')}@example.com`;
 
 describe.skipIf(!template || !redisUrl)('placing orders: the saga over Redis Streams', () => {
   let graph: TestGraph;
@@ -57,7 +57,7 @@ describe.skipIf(!template || !redisUrl)('placing orders: the saga over Redis Str
 
   it('200 concurrent buyers of a product with stock 50: exactly 50 CONFIRMED, 150 REJECTED (OUT_OF_STOCK), stock 0, never negative', { timeout: 120_000 }, async () => {
     const productId = await newProduct(50);
-    const buyers = await Promise.all(Array.from({ length: 200 }, (_, i) => graph.as(user(i + 1))));
+    const buyers = await Promise.all(Array.from({ length: 200 }, (_, i) => graph.as(seededUserEmail(i + 1))));
     const started = Date.now();
     // As a mobile client does: a request that failed in transit (the gateway gave up waiting on a
     // loaded machine) is retried with the same idempotency key, which returns the same order.
@@ -169,7 +169,7 @@ describe.skipIf(!template || !redisUrl)('placing orders: the saga over Redis Str
 
   it('a confirmed order shows in the buyer\'s cached order list at once, and the cached stock is never stale', async () => {
     const productId = await newProduct(20);
-    const carol = await graph.as(user(900));
+    const carol = await graph.as(seededUserEmail(900));
     const LIST = '{ me { orders(first: 5) { totalCount edges { node { id status } } } } }';
     const warm = await graph.query(LIST, undefined, carol);
     await graph.query(LIST, undefined, carol); // cached now

@@ -7,12 +7,12 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { postGraphQL } from './support/graph.js';
 import { cloneDatabase } from './support/postgres.js';
 import { type ProcessGraph, startProcessGraph } from './support/process-graph.js';
+import { seededUserEmail } from '@commerce/db/seed-data';
 
 const template = inject('templateDatabase');
 const PLACE = 'mutation Place($input: PlaceOrderInput!) { placeOrder(input: $input) { order { id status } userErrors { code message } } }';
 const STOCK = 50;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const user = (n: number) => `user${String(n).padStart(4, '0')}@example.com`;
 
 describe.skipIf(!template)('the saga across crashes (separate processes)', () => {
   let graph: ProcessGraph;
@@ -48,7 +48,7 @@ describe.skipIf(!template)('the saga across crashes (separate processes)', () =>
     const placeSome = async (from: number, count: number, attempts = 1) => {
       await Promise.all(
         Array.from({ length: count }, async (_, i) => {
-          const headers = { authorization: `Bearer ${await graph.tokenFor(user(from + i))}` };
+          const headers = { authorization: `Bearer ${await graph.tokenFor(seededUserEmail(from + i))}` };
           for (let attempt = 1; ; attempt++) {
             const answer = await postGraphQL<any>(graph.gatewayUrl, PLACE, { input: { items: [{ productId, quantity: 1 }], idempotencyKey: `crash-${from + i}` } }, headers).catch((error: unknown) => ({ errors: [{ message: String(error) }], data: null }));
             const id = answer.data?.placeOrder?.order?.id;
