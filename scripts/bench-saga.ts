@@ -9,6 +9,7 @@
 // transaction as its OrderPlaced outbox row) to its updated_at (the commit of the outcome).
 // Needs PostgreSQL at --admin-url and Redis at 127.0.0.1:6379. Prints p50/p95/max, orders decided
 // per second, and SQL statements per order (orders and products, requests and background work).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -29,7 +30,6 @@ const { values: args } = parseArgs({
   },
 });
 const log = (line: string) => process.stdout.write(`${line}\n`);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const PLACE = 'mutation Place($input: PlaceOrderInput!) { placeOrder(input: $input) { order { id status } userErrors { code message } } }';
 const CREATE = 'mutation Create($input: CreateProductInput!) { createProduct(input: $input) { product { id } userErrors { code message } } }';
 

@@ -1,6 +1,7 @@
 // Client budgets: one token-bucket suite against both stores (in memory for the embedded graph,
 // Redis for replicas), that replicas on one Redis share one budget exactly, and that a Redis
 // that dies leaves each replica deciding alone instead of failing.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { type BudgetStore, FailOpenBudgetStore, MemoryBudgetStore, RedisBudgetStore } from '@commerce/gateway/budget-store';
 import { closeRedisClient, createRedisClient, type RedisClient } from '@commerce/shared/redis-client';
@@ -17,7 +18,6 @@ const redisClient = async (url: string) => {
   for (let i = 0; i < 100 && !client.isReady; i++) await new Promise((resolve) => setTimeout(resolve, 20));
   return client;
 };
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const backends: Array<[string, () => Promise<BudgetStore>]> = [
   ['memory', async () => new MemoryBudgetStore()],

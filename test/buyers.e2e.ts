@@ -2,6 +2,7 @@
 // order, a price change in the middle, rate limits on with their defaults — all through the gateway,
 // over Redis Streams and PostgreSQL. Every unit sold is accounted for, every total is what was
 // captured, and nobody placing a few orders a minute is refused.
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startGraph, type GraphQLResponse, type TestGraph } from './support/graph.js';
@@ -15,7 +16,6 @@ const UPDATE = 'mutation Update($id: ID!, $input: UpdateProductInput!) { updateP
 const PLACE = 'mutation Place($input: PlaceOrderInput!) { placeOrder(input: $input) { order { id status } userErrors { field code message } } }';
 const ORDER = 'query Order($id: ID!) { order(id: $id) { id status rejectionReason total { amount } items { quantity unitPrice { amount } product { id } } } }';
 const STOCK = 'query Stock($id: ID!) { product(id: $id) { stock price { amount } } }';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const cents = (amount: string) => Math.round(Number(amount) * 100);
 
 interface Line {

@@ -1,6 +1,7 @@
 // One suite, both cache stores: the in-memory one (embedded graph) and the Redis one (replicas).
 // What callers rely on: TTLs, prefixes, purge by tag, and that a value read before a purge of one
 // of its tags can never be written after it.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { CacheStore } from '@commerce/shared/cache-store';
 import { FailOpenCache } from '@commerce/shared/fail-open-cache';
@@ -18,7 +19,6 @@ const backends: Array<[string, (prefix: string) => CacheStore]> = [
   ['memory', (prefix) => new MemoryCacheStore(prefix)],
   ...(redisUrl ? [['redis', (prefix: string) => new RedisCacheStore({ url: redisUrl, prefix })] as [string, (prefix: string) => CacheStore]] : []),
 ];
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.each(backends)('%s cache store', (_name, make) => {
   const open = async (prefix = uniquePrefix('store')) => {

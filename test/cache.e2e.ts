@@ -1,6 +1,7 @@
 // The response cache's promise: after a write is acknowledged, no later read on any replica returns
 // the old value (lists included), private data is never served to anyone else, and the cache never
 // makes the graph less available. Real PostgreSQL, real Redis, real HTTP between services.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer, get, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { generateSeed } from '@commerce/db/seed-data';
@@ -19,7 +20,6 @@ const ME = `{ me { id name email } }`;
 
 const xcache = (response: GraphQLResponse) => response.headers.get('x-cache');
 const pick = <T>(list: readonly T[]): T => list[Math.floor(Math.random() * list.length)] as T;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Asks until the answer is a cache hit (the write to the cache is not awaited by the first reader). */
 async function untilHit(ask: () => Promise<GraphQLResponse>, attempts = 20): Promise<GraphQLResponse> {

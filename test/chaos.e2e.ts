@@ -7,6 +7,7 @@
 //
 // The response cache and client budgets are off (CACHE_ENABLED / RATE_LIMIT_ENABLED): these tests
 // are about live subgraph fetches, and ten workers from one client would otherwise exhaust a budget.
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { generateSeed } from '@commerce/db/seed-data';
@@ -27,7 +28,6 @@ const BREAKER_RESET_MS = 2000;
 const RECOVERY_BOUND_MS = 5000;
 
 type Verdict = 'full' | 'orders-missing' | 'products-missing' | 'products-partly-missing' | 'other';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const items = (body: any): any[] => (body?.data?.me?.orders?.edges ?? []).flatMap((edge: any) => edge?.node?.items ?? []);
 const errorsOf = (body: any): any[] => body?.errors ?? [];
 const unavailable = (body: any, subgraph: string) => errorsOf(body).length > 0 && errorsOf(body).every((e) => e.extensions?.code === 'SUBGRAPH_UNAVAILABLE' && e.extensions?.subgraph === subgraph);

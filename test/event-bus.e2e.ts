@@ -2,6 +2,7 @@
 // (replicas). What the saga relies on: nothing published is lost (before subscribe, through handler
 // failures, through a consumer that dies mid-batch, through a Redis restart), every group sees every
 // event, a group's consumers share the work, and redelivery says which attempt it is.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { BusEvent, Delivery, EventBus, SubscribeOptions, Subscription } from '@commerce/shared/event-bus';
 import { MemoryEventBus } from '@commerce/shared/memory-event-bus';
@@ -301,8 +302,6 @@ function event(id: string): BusEvent {
 }
 
 const ids = (from: number, to: number): string[] => Array.from({ length: to - from }, (_, i) => `e${from + i}`);
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

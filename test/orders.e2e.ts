@@ -1,6 +1,7 @@
 // The order saga through the gateway, as clients meet it: placeOrder (outbox → Redis Streams →
 // products reserves → orders confirms or rejects), idempotency keys, cancel, and the invalid
 // requests that must create nothing. Real PostgreSQL and Redis.
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { closeRedisClient, createRedisClient } from '@commerce/shared/redis-client';
@@ -16,7 +17,6 @@ const PLACE = 'mutation Place($input: PlaceOrderInput!) { placeOrder(input: $inp
 const CANCEL = 'mutation Cancel($id: ID!) { cancelOrder(id: $id) { order { id status } userErrors { code } } }';
 const ORDER = 'query Order($id: ID!) { order(id: $id) { id status rejectionReason total { amount } } }';
 const STOCK = 'query Stock($id: ID!) { product(id: $id) { stock } }';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.skipIf(!template || !redisUrl)('placing orders: the saga over Redis Streams', () => {
   let graph: TestGraph;

@@ -1,6 +1,7 @@
 // The outbox on real PostgreSQL (orders' own table): the writer publishes right after its commit and
 // marks the rows; what it could not publish (the bus away) stays unpublished until the relay's
 // sweep publishes it; rows younger than SWEEP_AFTER_MS are left to their writer.
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { BusEvent, EventBus, SubscribeOptions, Subscription } from '@commerce/shared/event-bus';
@@ -10,7 +11,6 @@ import { addToOutbox, type OutboxEvent, PUBLISH_TIMEOUT_MS, type RawSql, type Ra
 import { cloneDatabase } from './support/postgres.js';
 
 const template = inject('templateDatabase');
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Statements the relay sends outside transactions, and a way to make the next ones fail. */
 interface Probe {

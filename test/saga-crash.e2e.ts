@@ -2,6 +2,7 @@
 // placed while products (the stock consumer and its relay) and then orders (the outbox relay and
 // the outcome consumer) are SIGKILLed and restarted. Every order must end CONFIRMED or REJECTED,
 // the confirmed units must equal the stock consumed, and no event may be applied twice.
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { postGraphQL } from './support/graph.js';
@@ -12,7 +13,6 @@ import { seededUserEmail } from '@commerce/db/seed-data';
 const template = inject('templateDatabase');
 const PLACE = 'mutation Place($input: PlaceOrderInput!) { placeOrder(input: $input) { order { id status } userErrors { code message } } }';
 const STOCK = 50;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.skipIf(!template)('the saga across crashes (separate processes)', () => {
   let graph: ProcessGraph;
