@@ -33,6 +33,31 @@ export interface Subscription {
   stop(): Promise<void>;
 }
 
+/**
+ * A bus's running subscriptions, for both buses: refuses work once closed, forgets each
+ * subscription when its loop ends, and close() stops those still running.
+ */
+export class SubscriptionSet {
+  private readonly running = new Set<Subscription>();
+  private closed = false;
+
+  /** Throws once close() was called. */
+  checkOpen(): void {
+    if (this.closed) throw new Error('event bus is closed');
+  }
+
+  add<S extends Subscription & { done: Promise<void> }>(subscription: S): S {
+    this.running.add(subscription);
+    void subscription.done.then(() => this.running.delete(subscription));
+    return subscription;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.running].map((subscription) => subscription.stop()));
+  }
+}
+
 export interface EventBus {
   /** Appends to the stream; resolves once the bus has it durably (Redis acknowledged the XADD). */
   publish(stream: string, event: BusEvent): Promise<void>;

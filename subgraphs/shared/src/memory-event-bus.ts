@@ -13,6 +13,7 @@ import {
   type SubscribeOptions,
   type Subscription,
   subscribeOptions,
+  SubscriptionSet,
 } from './event-bus.js';
 
 // Like the Redis bus' MAXLEN: a long-running embedded graph must not grow without bound.
@@ -75,29 +76,23 @@ class Stream {
 
 export class MemoryEventBus implements EventBus {
   private readonly streams = new Map<string, Stream>();
-  private readonly subscriptions = new Set<MemorySubscription>();
-  private closed = false;
+  private readonly subscriptions = new SubscriptionSet();
 
   constructor(private readonly now: () => number = Date.now) {}
 
   async publish(stream: string, event: BusEvent): Promise<void> {
-    if (this.closed) throw new Error('event bus is closed');
+    this.subscriptions.checkOpen();
     const payload = encodeEvent(stream, event);
     this.stream(stream).append(event, payload);
   }
 
   subscribe(stream: string, options: SubscribeOptions, handler: EventHandler): Subscription {
-    if (this.closed) throw new Error('event bus is closed');
-    const resolved = subscribeOptions(stream, options);
-    const subscription = new MemorySubscription(this.stream(stream), resolved, handler, this.now);
-    this.subscriptions.add(subscription);
-    void subscription.done.then(() => this.subscriptions.delete(subscription));
-    return subscription;
+    this.subscriptions.checkOpen();
+    return this.subscriptions.add(new MemorySubscription(this.stream(stream), subscribeOptions(stream, options), handler, this.now));
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    await Promise.all([...this.subscriptions].map((subscription) => subscription.stop()));
+  close(): Promise<void> {
+    return this.subscriptions.close();
   }
 
   private stream(name: string): Stream {

@@ -14,6 +14,7 @@ import {
   type SubscribeOptions,
   type Subscription,
   subscribeOptions,
+  SubscriptionSet,
 } from './event-bus.js';
 import { closeRedisClient, type RedisClient } from './redis-client.js';
 
@@ -34,8 +35,7 @@ export interface RedisEventBusOptions {
 }
 
 export class RedisEventBus implements EventBus {
-  private readonly subscriptions = new Set<RedisSubscription>();
-  private closed = false;
+  private readonly subscriptions = new SubscriptionSet();
 
   /** The client stays the caller's: close() stops the subscriptions but leaves it open. */
   constructor(
@@ -46,25 +46,21 @@ export class RedisEventBus implements EventBus {
   }
 
   async publish(stream: string, event: BusEvent): Promise<void> {
-    if (this.closed) throw new Error('event bus is closed');
+    this.subscriptions.checkOpen();
     const payload = encodeEvent(stream, event);
     await this.client.sendCommand(['XADD', this.key(stream), 'MAXLEN', '~', MAX_LEN, '*', 'id', event.id, 'type', event.type, 'payload', payload]);
   }
 
   subscribe(stream: string, options: SubscribeOptions, handler: EventHandler): Subscription {
-    if (this.closed) throw new Error('event bus is closed');
+    this.subscriptions.checkOpen();
     const resolved = subscribeOptions(stream, options);
     // Fail fast while disconnected, whatever the caller's client does: the loop backs off itself.
     const connection = this.client.duplicate({ disableOfflineQueue: true });
-    const subscription = new RedisSubscription(connection, this.key(stream), resolved, handler, this.options.logger);
-    this.subscriptions.add(subscription);
-    void subscription.done.then(() => this.subscriptions.delete(subscription));
-    return subscription;
+    return this.subscriptions.add(new RedisSubscription(connection, this.key(stream), resolved, handler, this.options.logger));
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    await Promise.all([...this.subscriptions].map((subscription) => subscription.stop()));
+  close(): Promise<void> {
+    return this.subscriptions.close();
   }
 
   private key(stream: string): string {
