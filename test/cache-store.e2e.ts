@@ -7,12 +7,14 @@ import type { CacheStore } from '@commerce/shared/cache-store';
 import { FailOpenCache } from '@commerce/shared/fail-open-cache';
 import { MemoryCacheStore } from '@commerce/shared/memory-cache-store';
 import { RedisCacheStore } from '@commerce/shared/redis-cache-store';
-import { ownRedis, uniquePrefix } from './support/redis.js';
+import { dropPrefix, ownRedis, uniquePrefix } from './support/redis.js';
 
 const redisUrl = inject('redisUrl');
 const stores: CacheStore[] = [];
+const prefixes: string[] = [];
 afterAll(async () => {
   for (const store of stores) await store.close();
+  if (redisUrl) for (const prefix of prefixes) await dropPrefix(redisUrl, prefix); // clocks have no TTL
 });
 
 const backends: Array<[string, (prefix: string) => CacheStore]> = [
@@ -24,6 +26,7 @@ describe.each(backends)('%s cache store', (_name, make) => {
   const open = async (prefix = uniquePrefix('store')) => {
     const store = make(prefix);
     stores.push(store);
+    prefixes.push(prefix);
     await waitReady(store);
     return store;
   };

@@ -7,19 +7,28 @@ import { freePort } from './processes.js';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-export async function redisAvailable(url = REDIS_URL): Promise<boolean> {
-  const client = createClient({ url, socket: { connectTimeout: 2000, reconnectStrategy: false } });
+const oneShotClient = (url: string, connectTimeout: number) => createClient({ url, socket: { connectTimeout, reconnectStrategy: false } });
+
+/** One short-lived connection that never retries, closed after `work` whatever happens. */
+async function withClient<T>(url: string, connectTimeout: number, work: (client: ReturnType<typeof oneShotClient>) => Promise<T>): Promise<T> {
+  const client = oneShotClient(url, connectTimeout);
   client.on('error', () => {});
   try {
     await client.connect();
-    await client.ping();
+    return await work(client);
+  } finally {
+    if (client.isOpen) await client.close().catch(() => {});
+  }
+}
+
+export async function redisAvailable(url = REDIS_URL): Promise<boolean> {
+  try {
+    await withClient(url, 2000, (client) => client.ping());
     return true;
   } catch (error) {
     if (process.env.CI) throw new Error(`Redis is required in CI but unreachable at ${url}: ${(error as Error).message}`);
     console.warn(`SKIPPING Redis tests: nothing answers at ${url} (${(error as Error).message})`);
     return false;
-  } finally {
-    if (client.isOpen) await client.close().catch(() => {});
   }
 }
 
@@ -28,18 +37,11 @@ export async function redisAvailable(url = REDIS_URL): Promise<boolean> {
  * not pile streams, groups and clocks (which have no TTL) up in the shared Redis.
  */
 export async function dropPrefix(url: string, prefix: string): Promise<void> {
-  const client = createClient({ url, socket: { connectTimeout: 2000, reconnectStrategy: false } });
-  client.on('error', () => {});
-  try {
-    await client.connect();
+  await withClient(url, 2000, async (client) => {
     for (const pattern of [`{${prefix}}:*`, `${prefix}:*`]) {
       for await (const keys of client.scanIterator({ MATCH: pattern, COUNT: 500 })) if (keys.length > 0) await client.unlink(keys);
     }
-  } catch {
-    // Best effort: a test that killed Redis, or none at all.
-  } finally {
-    if (client.isOpen) await client.close().catch(() => {});
-  }
+  }).catch(() => {}); // best effort: a test that killed Redis, or none at all
 }
 
 /** A unique key prefix, so tests sharing one Redis never see each other's keys. */
@@ -78,16 +80,9 @@ export async function ownRedis(): Promise<OwnRedis> {
   return { url: `redis://127.0.0.1:${port}`, port, kill, start, stop: kill };
 }
 
-async function pingable(url: string): Promise<boolean> {
-  const client = createClient({ url, socket: { connectTimeout: 500, reconnectStrategy: false } });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    await client.ping();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    if (client.isOpen) await client.close().catch(() => {});
-  }
+function pingable(url: string): Promise<boolean> {
+  return withClient(url, 500, (client) => client.ping()).then(
+    () => true,
+    () => false,
+  );
 }
