@@ -87,6 +87,12 @@ describe.skipIf(!template)('the outbox: publish after commit, and the sweep for 
   const write = (stream: string, n: number) => db.$transaction((tx) => addToOutbox(tx, { stream, type: 'TestEvent', payload: { n } }));
   const unpublished = async (ids: string[]) =>
     (await db.$queryRawUnsafe<Array<{ id: string }>>('SELECT id::text AS id FROM outbox WHERE id = ANY($1::uuid[]) AND published_at IS NULL', ids)).map((row) => row.id);
+  /** Waits up to `ms` for the sweep to publish the rows; what is still unpublished then. */
+  const sweptWithin = async (ids: string[], ms: number) => {
+    const deadline = Date.now() + ms;
+    while ((await unpublished(ids)).length > 0 && Date.now() < deadline) await sleep(100);
+    return unpublished(ids);
+  };
   const received = (bus: EventBus, stream: string) => {
     const seen: string[] = [];
     bus.subscribe(stream, { group: 'test', consumer: 'c1', claimIdleMs: 60_000 }, async (event) => void seen.push(event.id));
@@ -129,9 +135,7 @@ describe.skipIf(!template)('the outbox: publish after commit, and the sweep for 
     await relay.publish(events); // never throws: it leaves them to the sweep
     expect((await unpublished(events.map((e) => e.id))).sort()).toEqual(events.map((e) => e.id).sort());
     bus.down = false;
-    const deadline = Date.now() + SWEEP_AFTER_MS + 3000;
-    while ((await unpublished(events.map((e) => e.id))).length > 0 && Date.now() < deadline) await sleep(100);
-    expect(await unpublished(events.map((e) => e.id))).toEqual([]);
+    expect(await sweptWithin(events.map((e) => e.id), SWEEP_AFTER_MS + 3000)).toEqual([]);
     await sleep(50);
     expect([...seen].sort()).toEqual(events.map((e) => e.id).sort());
     await relay.stop();
@@ -161,9 +165,7 @@ describe.skipIf(!template)('the outbox: publish after commit, and the sweep for 
     probe.failNext = 1;
     await relay.publish([event]);
     expect(await unpublished([event.id])).toEqual([event.id]);
-    const deadline = Date.now() + SWEEP_AFTER_MS + 3000;
-    while ((await unpublished([event.id])).length > 0 && Date.now() < deadline) await sleep(100);
-    expect(await unpublished([event.id])).toEqual([]);
+    expect(await sweptWithin([event.id], SWEEP_AFTER_MS + 3000)).toEqual([]);
     await sleep(50);
     expect(seen).toEqual([event.id, event.id]); // at least once: delivered twice, with one id
     await relay.stop();
