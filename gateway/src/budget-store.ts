@@ -5,6 +5,7 @@
 // in-memory bucket decides instead (fail-open: limited per replica, never an error).
 import { checkPrefix } from '@commerce/shared/cache-store';
 import { luaScript, type RedisClient, runScript } from '@commerce/shared/redis-client';
+import { within } from '@commerce/shared/within';
 
 export interface BucketLimit {
   capacity: number;
@@ -112,19 +113,11 @@ export class FailOpenBudgetStore implements BudgetStore {
 
   async take(key: string, cost: number, limit: BucketLimit): Promise<BudgetDecision> {
     if (Date.now() >= this.downUntil) {
-      let timer: NodeJS.Timeout | undefined;
       try {
-        return await Promise.race([
-          this.shared.take(key, cost, limit),
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`budget store did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
-          }),
-        ]);
+        return await within(this.shared.take(key, cost, limit), this.timeoutMs, 'budget store');
       } catch (error) {
         if (Date.now() >= this.downUntil) this.onFallback?.(error);
         this.downUntil = Date.now() + 1000;
-      } finally {
-        clearTimeout(timer);
       }
     }
     return this.local.takeNow(key, cost, limit, 'local');

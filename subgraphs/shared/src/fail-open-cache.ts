@@ -5,6 +5,7 @@
 // since entries it should have removed may still be there.
 import type { CacheEntry, CacheStore } from './cache-store.js';
 import type { Logger } from './logger.js';
+import { within } from './within.js';
 
 export interface FailOpenOptions {
   /** Longest wait for a read or a set, in milliseconds. */
@@ -68,7 +69,7 @@ export class FailOpenCache {
 
   private async flushPurges(): Promise<boolean> {
     const tags = [...this.pendingPurges];
-    const done = await this.withTimeout(this.store.purge(tags), this.purgeTimeoutMs).then(
+    const done = await within(this.store.purge(tags), this.purgeTimeoutMs, 'cache').then(
       () => true,
       (error: unknown) => {
         this.options.logger?.warn({ err: String(error), tags: tags.length }, 'cache purge failed; retrying in the background');
@@ -89,20 +90,11 @@ export class FailOpenCache {
   private async attempt<T>(operation: () => Promise<T>, timeoutMs: number): Promise<T | null> {
     if (!this.available) return null;
     try {
-      return await this.withTimeout(operation(), timeoutMs);
+      return await within(operation(), timeoutMs, 'cache');
     } catch (error) {
       if (Date.now() >= this.downUntil) this.options.logger?.warn({ err: String(error) }, 'cache unavailable; bypassing it for now');
       this.downUntil = Date.now() + this.retryAfterMs;
       return null;
     }
-  }
-
-  private withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`cache did not answer within ${ms} ms`)), ms);
-    });
-    promise.catch(() => {}); // settles after the timeout won: nothing to report
-    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }
 }

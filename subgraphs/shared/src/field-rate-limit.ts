@@ -8,6 +8,7 @@ import { GraphQLError, type GraphQLResolveInfo } from 'graphql';
 import type { Counter } from 'prom-client';
 import type { Identity } from './identity.js';
 import { luaScript, type RedisClient, runScript } from './redis-client.js';
+import { within } from './within.js';
 
 export class MemoryRateLimitStore implements Store {
   private readonly windows = new Map<string, { timestamps: readonly number[]; expiresAt: number }>();
@@ -86,19 +87,11 @@ export function fieldRateLimiter(options: { store: Store | null; rateLimited: Co
   const limiter = getGraphQLRateLimiter({ store, identifyContext: (identity: Identity) => limitIdentityOf(identity) });
   return async ({ args, identity, info }, limit) => {
     let message: string | undefined;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      message = await Promise.race([
-        limiter({ parent: undefined, args, context: identity, info }, limit),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`rate-limit store did not answer within ${options.timeoutMs} ms`)), options.timeoutMs);
-        }),
-      ]);
+      message = await within(limiter({ parent: undefined, args, context: identity, info }, limit), options.timeoutMs, 'rate-limit store');
     } catch (error) {
       options.onStoreError?.(error); // the store is unreachable or slow: fail open, the gateway budget still applies
       return;
-    } finally {
-      clearTimeout(timer);
     }
     if (message === undefined) return;
     options.rateLimited.inc({ scope: 'field' });

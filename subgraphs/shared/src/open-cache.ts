@@ -8,6 +8,7 @@ import { FailOpenCache } from './fail-open-cache.js';
 import type { Logger } from './logger.js';
 import { RedisCacheStore } from './redis-cache-store.js';
 import type { RedisClient } from './redis-client.js';
+import { within } from './within.js';
 
 export interface OpenedCache {
   /** null: caching is off (disabled, or no shared store). */
@@ -31,7 +32,7 @@ export function openCache(config: CacheConfig, logger: Logger, redis: RedisClien
     status: async () => {
       if (!cache.available) return 'bypassing (unreachable or owed purges)';
       try {
-        await Promise.race([store.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 500).unref())]);
+        await within(store.ping(), 500, 'cache');
         return given ? 'ok (in memory)' : 'ok (redis)';
       } catch {
         return 'unreachable (bypassing)';

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { BusEvent, EventBus } from './event-bus.js';
 import type { Logger } from './logger.js';
 import { runInBackground } from './background.js';
+import { within } from './within.js';
 
 /** What a Prisma client or interactive transaction offers for raw SQL (both generated clients fit). */
 export interface RawSql {
@@ -163,16 +164,8 @@ export function startRelay(options: { db: RawTransactions & RawSql; bus: EventBu
   let publishFailing = false;
   const publish = async (events: readonly OutboxEvent[]): Promise<void> => {
     if (events.length === 0) return;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const published = Promise.all(events.map(({ id, stream, type, payload }) => options.bus.publish(stream, { id, type, payload })));
-      published.catch(() => {}); // settles after the timeout won: nothing to report
-      await Promise.race([
-        published,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`the bus did not take the events within ${PUBLISH_TIMEOUT_MS} ms`)), PUBLISH_TIMEOUT_MS);
-        }),
-      ]);
+      await within(Promise.all(events.map(({ id, stream, type, payload }) => options.bus.publish(stream, { id, type, payload }))), PUBLISH_TIMEOUT_MS, 'the bus');
       await markPublished(events.map((event) => event.id));
       if (publishFailing) options.logger.info('outbox: publishing after commit again');
       publishFailing = false;
@@ -180,8 +173,6 @@ export function startRelay(options: { db: RawTransactions & RawSql; bus: EventBu
       // Unmarked rows are published by the sweep: at least once, never lost. Logged once per outage.
       if (!publishFailing) options.logger.warn({ err: String(error), events: events.length }, 'outbox: publish after commit failed; the sweep publishes what is left');
       publishFailing = true;
-    } finally {
-      clearTimeout(timer);
     }
   };
   return {
