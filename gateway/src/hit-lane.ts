@@ -87,7 +87,8 @@ export class HitLane {
 
   /** The HTTP server's request handler: answers a learned hit, or calls `pass` (the full path). */
   handle(req: IncomingMessage, res: ServerResponse, pass: () => void): void {
-    if (!eligible(req, Math.min(LANE_BODY_MAX, this.options.bodyLimitBytes))) return pass();
+    const contentType = laneContentType(req, Math.min(LANE_BODY_MAX, this.options.bodyLimitBytes));
+    if (contentType === null) return pass();
     const started = performance.now();
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -110,7 +111,7 @@ export class HitLane {
       };
       const learned = this.learned.get(fingerprint);
       if (!learned) return onward();
-      this.answer(req, res, learned, ticket, started).then(
+      this.answer(req, res, learned, ticket, contentType, started).then(
         (answered) => answered || onward(),
         (error: unknown) => {
           this.options.logger.error({ err: error }, 'hit lane failed; answering on the full path');
@@ -120,7 +121,7 @@ export class HitLane {
     });
   }
 
-  private async answer(req: IncomingMessage, res: ServerResponse, learned: LearnedRequest, ticket: LaneTicket, started: number): Promise<boolean> {
+  private async answer(req: IncomingMessage, res: ServerResponse, learned: LearnedRequest, ticket: LaneTicket, contentType: string, started: number): Promise<boolean> {
     const { cache, budget } = this.options;
     const client = budget ? budgetOf({ kind: 'anonymous' }, clientIp(req, this.options.trustProxyHops), budget.limits) : null;
     // Issued in the same tick, so the Redis client sends them together: one round trip. (One
@@ -143,7 +144,7 @@ export class HitLane {
     const requestId = requestIdOf(req);
     // The headers as one flat list, handed to writeHead with the body: a hit is little more.
     const headers: string[] = [
-      'content-type', contentTypeFor(req) ?? JSON_TYPE,
+      'content-type', contentType,
       'x-request-id', requestId,
       'x-cache', 'HIT',
       'age', String(Math.max(0, Math.floor((Date.now() - head.storedAt) / 1000))),
@@ -185,17 +186,20 @@ export class HitLane {
   }
 }
 
-/** Only what cannot carry anything private or need negotiation the lane does not do. */
-function eligible(req: IncomingMessage, maxBody: number): boolean {
-  if (req.method !== 'POST' || (req.url !== '/graphql' && req.url !== '/')) return false;
+/**
+ * The media type the lane would answer with, or null for a request it leaves to the full path:
+ * anything that could carry something private, or needs negotiation the lane does not do.
+ */
+function laneContentType(req: IncomingMessage, maxBody: number): string | null {
+  if (req.method !== 'POST' || (req.url !== '/graphql' && req.url !== '/')) return null;
   const headers = req.headers;
-  if (headers.authorization !== undefined || headers['x-api-key'] !== undefined || headers.origin !== undefined) return false;
-  if (headers['transfer-encoding'] !== undefined || (headers['content-encoding'] ?? 'identity') !== 'identity') return false;
+  if (headers.authorization !== undefined || headers['x-api-key'] !== undefined || headers.origin !== undefined) return null;
+  if (headers['transfer-encoding'] !== undefined || (headers['content-encoding'] ?? 'identity') !== 'identity') return null;
   const type = headers['content-type']?.toLowerCase();
-  if (type !== 'application/json' && type !== 'application/json; charset=utf-8') return false;
+  if (type !== 'application/json' && type !== 'application/json; charset=utf-8') return null;
   const length = Number(headers['content-length']);
-  if (!(length > 0 && length <= maxBody)) return false;
-  return contentTypeFor(req) !== null;
+  if (!(length > 0 && length <= maxBody)) return null;
+  return contentTypeFor(req);
 }
 
 /**
