@@ -2,10 +2,8 @@
 // the consumer of products' answers (StockReserved → CONFIRMED, StockRejected → REJECTED), and
 // the wait placeOrder does for that answer. Every state change purges the order's cache tags
 // after its transaction commits.
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import { EventEmitter } from 'node:events';
-import { entityTag, EVENT, type EventBus, type Logger, type OutboxEvent, runInBackground, type SagaConfig, STOCK_EVENTS, type StockRejected, type StockReserved, startRelay, type SubgraphCache } from '@commerce/shared';
+import { consume, entityTag, EVENT, type EventBus, type Logger, type OutboxEvent, runInBackground, type SagaConfig, STOCK_EVENTS, type StockRejected, type StockReserved, startRelay, type SubgraphCache } from '@commerce/shared';
 import { userOrdersTag } from './loaders.js';
 import { IDEMPOTENCY_KEEP_MS, type OrderRow, type OrdersRepository } from './repository.js';
 
@@ -24,9 +22,7 @@ export function startOrderSaga(options: { repository: OrdersRepository; bus: Eve
   const decided = new EventEmitter().setMaxListeners(0);
   const purge = (order: Pick<OrderRow, 'id' | 'userId'>) => cache.purge([entityTag('Order', order.id), userOrdersTag(order.userId)]);
   const relay = startRelay({ db: repository.raw, bus, intervalMs: options.saga.relayIntervalMs, logger });
-  // Several consumers per process: events are independent (row locks order what must be ordered),
-  // so one slow transaction does not hold up the rest.
-  const subscriptions = Array.from({ length: options.saga.consumers }, () => bus.subscribe(STOCK_EVENTS, { group: 'orders', consumer: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`, claimIdleMs: options.saga.claimIdleMs }, (event) => runInBackground(async () => {
+  const consumers = consume(bus, STOCK_EVENTS, { group: 'orders', count: options.saga.consumers, claimIdleMs: options.saga.claimIdleMs }, async (event) => {
     let changed: OrderRow | null = null;
     if (event.type === EVENT.stockReserved) changed = await repository.confirm(event.id, event.payload as unknown as StockReserved);
     else if (event.type === EVENT.stockRejected) changed = await repository.reject(event.id, event.payload as unknown as StockRejected);
@@ -34,7 +30,7 @@ export function startOrderSaga(options: { repository: OrdersRepository; bus: Eve
     if (!changed) return;
     await purge(changed);
     decided.emit(changed.id);
-  })));
+  });
   // Idempotency keys are promised for 24 h and kept 48 h; older ones are swept hourly.
   const sweep = setInterval(() => {
     runInBackground(() => repository.forgetIdempotencyKeys(new Date(Date.now() - IDEMPOTENCY_KEEP_MS))).catch((error: unknown) => logger.warn({ err: String(error) }, 'idempotency key sweep failed'));
@@ -64,7 +60,7 @@ export function startOrderSaga(options: { repository: OrdersRepository; bus: Eve
     purge,
     stop: async () => {
       clearInterval(sweep);
-      await Promise.all(subscriptions.map((subscription) => subscription.stop()));
+      await consumers.stop();
       await relay.stop();
     },
   };

@@ -1,9 +1,7 @@
 // products' side of the order saga: reserves stock for OrderPlaced and gives it back for
 // OrderCancelled (repository.ts does both atomically), publishes its answers from the outbox, and
 // purges the changed products' cache tags after each commit, so no cached stock is ever stale.
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
-import { entityTag, EVENT, type EventBus, listTag, type Logger, runInBackground, type OrderCancelled, type OrderPlaced, ORDER_EVENTS, type SagaConfig, startRelay, type SubgraphCache } from '@commerce/shared';
+import { consume, entityTag, EVENT, type EventBus, listTag, type Logger, type OrderCancelled, type OrderPlaced, ORDER_EVENTS, type SagaConfig, startRelay, type SubgraphCache } from '@commerce/shared';
 import type { ProductsRepository } from './repository.js';
 
 export interface StockSaga {
@@ -13,9 +11,7 @@ export interface StockSaga {
 export function startStockSaga(options: { repository: ProductsRepository; bus: EventBus; cache: SubgraphCache; saga: SagaConfig; logger: Logger }): StockSaga {
   const { repository, bus, cache, logger } = options;
   const relay = startRelay({ db: repository.raw, bus, intervalMs: options.saga.relayIntervalMs, logger });
-  // Several consumers per process: events are independent (row locks order what must be ordered),
-  // so one slow transaction does not hold up the rest.
-  const subscriptions = Array.from({ length: options.saga.consumers }, () => bus.subscribe(ORDER_EVENTS, { group: 'products', consumer: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`, claimIdleMs: options.saga.claimIdleMs }, (event) => runInBackground(async () => {
+  const consumers = consume(bus, ORDER_EVENTS, { group: 'products', count: options.saga.consumers, claimIdleMs: options.saga.claimIdleMs }, async (event) => {
     const outcome =
       event.type === EVENT.orderPlaced
         ? await repository.reserve(event.id, event.payload as unknown as OrderPlaced)
@@ -29,10 +25,10 @@ export function startStockSaga(options: { repository: ProductsRepository; bus: E
     if (!('productIds' in outcome)) return; // rejected: no stock changed
     // Stock changed: the products themselves and every list filtered by stock.
     await cache.purge([...outcome.productIds.map((id) => entityTag('Product', id)), listTag('Product', 'stock')]);
-  })));
+  });
   return {
     stop: async () => {
-      await Promise.all(subscriptions.map((subscription) => subscription.stop()));
+      await consumers.stop();
       await relay.stop();
     },
   };

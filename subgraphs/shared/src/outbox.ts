@@ -5,7 +5,8 @@
 // consumer records each event id in the same transaction as its effect, so a redelivered event
 // changes nothing.
 import { randomUUID } from 'node:crypto';
-import type { BusEvent, EventBus } from './event-bus.js';
+import { hostname } from 'node:os';
+import type { BusEvent, Delivery, EventBus, Subscription } from './event-bus.js';
 import type { Logger } from './logger.js';
 import { runInBackground } from './background.js';
 import { within } from './within.js';
@@ -47,6 +48,19 @@ export async function addToOutbox(tx: RawSql, event: OutgoingEvent): Promise<Out
 /** Records the event as applied, in the caller's transaction; false when it already was (a redelivery). */
 export async function markProcessed(tx: RawSql, eventId: string): Promise<boolean> {
   return (await tx.$executeRawUnsafe('INSERT INTO processed_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING', eventId)) === 1;
+}
+
+/**
+ * A service's consumers of one stream: `count` of them in this process, in one group, each named
+ * after its host and process (so a dead one's messages are reclaimed, not confused with a live
+ * one's). Events are independent (row locks order what must be ordered), so several consumers keep
+ * one slow transaction from holding up the rest. Handlers run as background work (SQL counted so).
+ */
+export function consume(bus: EventBus, stream: string, options: { group: string; count: number; claimIdleMs: number }, handler: (event: Delivery) => Promise<void>): Subscription {
+  const subscriptions = Array.from({ length: options.count }, () =>
+    bus.subscribe(stream, { group: options.group, consumer: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`, claimIdleMs: options.claimIdleMs }, (event) => runInBackground(() => handler(event))),
+  );
+  return { stop: async () => void (await Promise.all(subscriptions.map((subscription) => subscription.stop()))) };
 }
 
 interface OutboxRow {
