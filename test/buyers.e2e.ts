@@ -6,12 +6,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startGraph, type GraphQLResponse, type TestGraph } from './support/graph.js';
+import { decidedOrder, newProduct as newTestProduct } from './support/orders.js';
 import { seededUserEmail } from '@commerce/db/seed-data';
 
 const template = inject('templateDatabase');
 const redisUrl = inject('redisUrl');
 
-const CREATE = 'mutation Create($input: CreateProductInput!) { createProduct(input: $input) { product { id } userErrors { code message } } }';
 const UPDATE = 'mutation Update($id: ID!, $input: UpdateProductInput!) { updateProduct(id: $id, input: $input) { product { id } userErrors { code } } }';
 const PLACE = 'mutation Place($input: PlaceOrderInput!) { placeOrder(input: $input) { order { id status } userErrors { field code message } } }';
 const ORDER = 'query Order($id: ID!) { order(id: $id) { id status rejectionReason total { amount } items { quantity unitPrice { amount } product { id } } } }';
@@ -57,21 +57,9 @@ describe.skipIf(!template || !redisUrl)('concurrent buyers through the gateway, 
     await graph?.stop();
   });
 
-  const newProduct = async (stock: number, price: string) => {
-    const created = await graph.query(CREATE, { input: { sku: `BUY-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`, name: 'Buyers test item', category: 'tests', price, stock } }, admin);
-    expect(created.data?.createProduct.userErrors).toEqual([]);
-    return created.data?.createProduct.product?.id as string;
-  };
-  const orderOf = async (id: string) => (await graph.query<{ order: OrderView }>(ORDER, { id }, admin)).data?.order as OrderView;
+  const newProduct = (stock: number, price: string) => newTestProduct(graph, admin, stock, price, 'Buyers test item');
   /** The client's polling: until the order has left PENDING. */
-  const decided = async (id: string, ms = 60_000): Promise<OrderView> => {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const order = await orderOf(id);
-      if (order?.status !== 'PENDING' || Date.now() > deadline) return order;
-      await sleep(100);
-    }
-  };
+  const decided = (id: string, ms = 60_000) => decidedOrder<OrderView>(graph, admin, ORDER, id, ms);
   /** As a mobile client: a request lost in transit is retried with the same idempotency key. */
   const place = async (who: Record<string, string>, items: Line[], key: string): Promise<GraphQLResponse> => {
     for (let attempt = 1; ; attempt++) {

@@ -7,12 +7,12 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { closeRedisClient, createRedisClient } from '@commerce/shared/redis-client';
 import { RedisEventBus } from '@commerce/shared/redis-event-bus';
 import { startGraph, type TestGraph } from './support/graph.js';
+import { decidedOrder, newProduct as newTestProduct } from './support/orders.js';
 import { seededUserEmail } from '@commerce/db/seed-data';
 
 const template = inject('templateDatabase');
 const redisUrl = inject('redisUrl');
 
-const CREATE = 'mutation Create($input: CreateProductInput!) { createProduct(input: $input) { product { id } userErrors { code message } } }';
 const PLACE = 'mutation Place($input: PlaceOrderInput!) { placeOrder(input: $input) { order { id status rejectionReason total { amount currency } items { quantity unitPrice { amount } product { id } } } userErrors { field code message } } }';
 const CANCEL = 'mutation Cancel($id: ID!) { cancelOrder(id: $id) { order { id status } userErrors { code } } }';
 const ORDER = 'query Order($id: ID!) { order(id: $id) { id status rejectionReason total { amount } } }';
@@ -23,24 +23,12 @@ describe.skipIf(!template || !redisUrl)('placing orders: the saga over Redis Str
   let admin: Record<string, string>;
   let sql: pg.Client;
 
-  const newProduct = async (stock: number, price = '2.50') => {
-    const created = await graph.query(CREATE, { input: { sku: `SAGA-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`, name: 'Saga test item', category: 'tests', price, stock } }, admin);
-    const id = created.data?.createProduct.product?.id as string;
-    expect(id).toBeTruthy();
-    return id;
-  };
+  const newProduct = (stock: number, price = '2.50') => newTestProduct(graph, admin, stock, price, 'Saga test item');
   const stockOf = async (id: string) => (await graph.query(STOCK, { id }, admin)).data?.product.stock as number;
   const place = (who: Record<string, string>, items: Array<{ productId: string; quantity: number }>, idempotencyKey = `k-${Math.random()}`) =>
     graph.query(PLACE, { input: { items, idempotencyKey } }, who);
   /** Waits until the order has left PENDING (the client's polling), at most `ms`. */
-  const decided = async (id: string, ms = 30_000) => {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const order = (await graph.query(ORDER, { id }, admin)).data?.order;
-      if (order?.status !== 'PENDING' || Date.now() > deadline) return order;
-      await sleep(100);
-    }
-  };
+  const decided = (id: string, ms = 30_000) => decidedOrder<any>(graph, admin, ORDER, id, ms);
 
   beforeAll(async () => {
     // 200 placeOrder calls at once on 2 shared cores queue behind each other: the gateway is given
