@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startGraph, type GraphQLResponse, type TestGraph } from './support/graph.js';
-import { decidedOrder, newProduct as newTestProduct } from './support/orders.js';
+import { decidedOrder, decisionLatency, newProduct as newTestProduct } from './support/orders.js';
 import { seededUserEmail } from '@commerce/db/seed-data';
 
 const template = inject('templateDatabase');
@@ -135,15 +135,11 @@ describe.skipIf(!template || !redisUrl)('concurrent buyers through the gateway, 
     }
     const captured = new Set(confirmed.flatMap((o) => o.items).filter((i) => i.product?.id === products[0]).map((i) => i.unitPrice.amount));
 
-    const { rows } = await sql.query<{ p50: number; p95: number; max: number }>(
-      `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50, percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) AS p95, max(ms) AS max
-       FROM (SELECT extract(epoch FROM updated_at - created_at) * 1000 AS ms FROM orders.orders WHERE id = ANY($1::uuid[])) t`,
-      [ids],
-    );
+    const latency = await decisionLatency(sql, ids);
     console.log(
       `${answers.length} orders from 60 buyers answered in ${answeredMs} ms, then ${sweep.length} sweep orders: ${confirmed.length} CONFIRMED, ${rejected.length} REJECTED; ` +
         `units sold ${initial.map((p) => p.stock).join('/')} = initial stock; first product captured at ${[...captured].sort().join(' and ')}; ` +
-        `placed → decided p50 ${Math.round(rows[0]!.p50)} ms, p95 ${Math.round(rows[0]!.p95)} ms, max ${Math.round(rows[0]!.max)} ms`,
+        `placed → decided p50 ${latency.p50} ms, p95 ${latency.p95} ms, max ${latency.max} ms`,
     );
   });
 

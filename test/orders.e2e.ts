@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { closeRedisClient, createRedisClient } from '@commerce/shared/redis-client';
 import { RedisEventBus } from '@commerce/shared/redis-event-bus';
 import { startGraph, type TestGraph } from './support/graph.js';
-import { decidedOrder, newProduct as newTestProduct } from './support/orders.js';
+import { decidedOrder, decisionLatency, newProduct as newTestProduct } from './support/orders.js';
 import { seededUserEmail } from '@commerce/db/seed-data';
 
 const template = inject('templateDatabase');
@@ -64,13 +64,8 @@ describe.skipIf(!template || !redisUrl)('placing orders: the saga over Redis Str
     const orders = await Promise.all(answers.map((a) => decided(a.data?.placeOrder.order.id as string)));
     const byStatus = (status: string) => orders.filter((o) => o?.status === status);
     console.log(`200 concurrent placeOrder: answered in ${answeredMs} ms (${retries} retries with the same key); ${answers.filter((a) => a.data?.placeOrder.order.status !== 'PENDING').length} decided within the wait; final ${byStatus('CONFIRMED').length} CONFIRMED, ${byStatus('REJECTED').length} REJECTED`);
-    // Placed (the order's commit) to decided (the outcome's commit), from the rows themselves.
-    const { rows: latency } = await sql.query<{ p50: number; p95: number; max: number }>(
-      `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50, percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) AS p95, max(ms) AS max
-       FROM (SELECT extract(epoch FROM updated_at - created_at) * 1000 AS ms FROM orders.orders WHERE id = ANY($1::uuid[])) t`,
-      [orders.map((o) => o?.id)],
-    );
-    console.log(`  placed → decided: p50 ${Math.round(latency[0]!.p50)} ms, p95 ${Math.round(latency[0]!.p95)} ms, max ${Math.round(latency[0]!.max)} ms`);
+    const latency = await decisionLatency(sql, orders.map((o) => o?.id));
+    console.log(`  placed → decided: p50 ${latency.p50} ms, p95 ${latency.p95} ms, max ${latency.max} ms`);
     expect(byStatus('CONFIRMED')).toHaveLength(50);
     expect(byStatus('REJECTED')).toHaveLength(150);
     expect(byStatus('REJECTED').every((o) => o.rejectionReason === 'OUT_OF_STOCK')).toBe(true);

@@ -1,6 +1,7 @@
 // What the order tests do as a shop's admin and its clients: a product of their own to sell, and
 // the client's polling of an order until the saga has decided it.
 import { setTimeout as sleep } from 'node:timers/promises';
+import type pg from 'pg';
 import { expect } from 'vitest';
 import type { TestGraph } from './graph.js';
 
@@ -23,4 +24,15 @@ export async function decidedOrder<T extends { status: string }>(graph: TestGrap
     if (order?.status !== 'PENDING' || Date.now() > deadline) return order;
     await sleep(100);
   }
+}
+
+/** Placed (the order's commit) to decided (the outcome's commit) for these orders, in ms, from the rows themselves. */
+export async function decisionLatency(sql: pg.Client, ids: readonly string[]): Promise<{ p50: number; p95: number; max: number }> {
+  const { rows } = await sql.query<{ p50: number; p95: number; max: number }>(
+    `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50, percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) AS p95, max(ms) AS max
+     FROM (SELECT extract(epoch FROM updated_at - created_at) * 1000 AS ms FROM orders.orders WHERE id = ANY($1::uuid[])) t`,
+    [ids],
+  );
+  const { p50, p95, max } = rows[0]!;
+  return { p50: Math.round(p50), p95: Math.round(p95), max: Math.round(max) };
 }
