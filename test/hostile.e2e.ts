@@ -7,6 +7,8 @@ import { connect } from 'node:net';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { generateSeed } from '@commerce/db/seed-data';
+import { createHash } from 'node:crypto';
+import { hostileCorpus, requestJson } from './support/hostile-documents.js';
 import { startGraph, type TestGraph } from './support/graph.js';
 
 const template = inject('templateDatabase');
@@ -110,7 +112,7 @@ describe.skipIf(!template)('hostile clients at the gateway', () => {
     };
     const huge = 'x'.repeat(900_000);
     return [
-      ['nesting 1,000 levels deep', () => post({ query: nested(1000) }), limit('tokens')],
+      ['nesting 1,000 levels deep', () => post({ query: nested(1000) }), limit('depth')],
       ['nesting 200 levels deep', () => post({ query: nested(200) }), limit('depth')],
       ['nesting past the depth limit by one', () => post({ query: `{ me { orders(first: 1) { edges { node { user { orders(first: 1) { edges { node { user { orders(first: 1) { edges { node { id } } } } } } } } } } } } }` }), limit('depth')],
       ['1,000 aliases', () => post({ query: `{ ${Array.from({ length: 1000 }, (_, i) => `a${i}: __typename`).join(' ')} }` }), limit('aliases')],
@@ -183,6 +185,58 @@ describe.skipIf(!template)('hostile clients at the gateway', () => {
     expect(failures).toEqual([]);
     expect(statuses.filter((s) => s >= 500)).toEqual([]);
     expect(grownMb).toBeLessThan(300);
+  });
+
+  it('refuses every class of expanding document, by POST, GET and APQ, before any work grows with it; a normal query answers within 1 s after each', { timeout: 180_000 }, async () => {
+    const failures: string[] = [];
+    const slowest = { refusal: 0, normal: 0 };
+    const expectRefused = (what: string, answer: Answer) => {
+      slowest.refusal = Math.max(slowest.refusal, answer.ms);
+      const code = codeOf(answer);
+      if (answer.status !== 400 || code !== 'QUERY_LIMIT_EXCEEDED') failures.push(`${what}: HTTP ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`);
+    };
+    // Four seeds walk each class through its variants (sizes, types, places in the graph).
+    for (let seed = 0; seed < 4; seed++) {
+      for (const request of hostileCorpus(seed)) {
+        const { name } = request;
+        expectRefused(`POST ${name}`, await post(requestJson(request)));
+        // Registering it as a persisted query is refused the same way, and so it is never stored.
+        const persistedQuery = { version: 1, sha256Hash: createHash('sha256').update(request.query).digest('hex') };
+        expectRefused(`APQ ${name}`, await post(requestJson(request, { extensions: { persistedQuery } })));
+        const lookup = await post(requestJson({ variables: request.variables }, { extensions: { persistedQuery } }));
+        if (codeOf(lookup) !== 'PERSISTED_QUERY_NOT_FOUND' && codeOf(lookup) !== 'QUERY_LIMIT_EXCEEDED') failures.push(`APQ lookup ${name}: ${JSON.stringify(lookup.body).slice(0, 200)}`);
+        const params = new URLSearchParams({ query: request.query, ...(request.variables ? { variables: request.variables } : {}) });
+        // Longer URLs are refused by the HTTP server itself (431/414), which the corpus test covers.
+        if (params.toString().length < 8000) expectRefused(`GET ${name}`, await send({ path: `/graphql?${params}`, headers: { 'apollo-require-preflight': 'true' } }));
+        const started = Date.now();
+        await normalQueryWorks();
+        slowest.normal = Math.max(slowest.normal, Date.now() - started);
+      }
+    }
+    console.log(`expanding documents: ${hostileCorpus().length} classes × 4 variants, slowest refusal ${slowest.refusal} ms, slowest normal query after one ${slowest.normal} ms`);
+    expect(failures).toEqual([]);
+    expect(slowest.normal).toBeLessThan(1000);
+  });
+
+  it('answers a normal query while the largest refused documents arrive from several clients at once', { timeout: 60_000 }, async () => {
+    const attack = Array.from({ length: 5 }, async (_, client) => {
+      for (let round = 0; round < 20; round++) for (const request of hostileCorpus(client + round)) await post(requestJson(request));
+    });
+    let slowest = 0;
+    let answered = 0;
+    const attacking = Promise.all(attack);
+    let done = false;
+    void attacking.finally(() => (done = true));
+    while (!done) {
+      const started = Date.now();
+      await normalQueryWorks();
+      slowest = Math.max(slowest, Date.now() - started);
+      answered += 1;
+    }
+    await attacking;
+    console.log(`during the attack: ${answered} normal queries answered, slowest ${slowest} ms`);
+    expect(answered).toBeGreaterThan(0);
+    expect(slowest).toBeLessThan(1000);
   });
 
   it('a client trickling its headers is cut off after the headers timeout; the graph answers others meanwhile', { timeout: 30_000 }, async () => {

@@ -92,6 +92,39 @@ describe.skipIf(!template || !redisUrl)('client budgets at the gateway', () => {
     expect(await metricValue(graph.gatewayUrl, 'rate_limited_total', { scope: 'client_budget' })).toBeGreaterThan(0);
   });
 
+  it('refusals are charged: a client flooding refused documents runs out of budget, then waits for its 429; others are unaffected', async () => {
+    const env = { RATE_LIMIT_ANONYMOUS: '100,0.01', RATE_LIMIT_REFUSAL_COST: '25', TRUST_PROXY_HOPS: '1', CACHE_TIMEOUT_MS: '3000' };
+    const gateway = await graph.startGateway(env);
+    const flooder = { 'x-forwarded-for': '203.0.113.60' };
+    const fanout = `{ ...F30 } fragment F0 on Query { __typename } ${Array.from({ length: 30 }, (_, i) => `fragment F${i + 1} on Query { ...F${i} ...F${i} }`).join(' ')}`;
+    // Each way a document is refused before execution: a static limit, a parse error, a validation
+    // error, a cost over the maximum. Each takes 25 of the 100.
+    const refused = [
+      [fanout, 400, 'QUERY_LIMIT_EXCEEDED'],
+      ['{ products(first: ', 400, 'GRAPHQL_PARSE_FAILED'],
+      ['{ nothingHere }', 400, 'GRAPHQL_VALIDATION_FAILED'],
+      ['{ users(first: 100) { edges { node { orders(first: 100) { edges { node { items { product { id } } } } } } } } }', 400, 'QUERY_LIMIT_EXCEEDED'],
+    ] as const;
+    for (const [query, status, code] of refused) {
+      const answer = await gateway.query(query, undefined, flooder);
+      expect([answer.status, answer.errors?.[0]?.extensions?.code]).toEqual([status, code]);
+    }
+    // The budget is spent: the next refusal is RATE_LIMITED, answered only after a hold.
+    const started = Date.now();
+    const limited = await gateway.query(fanout, undefined, flooder);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(limited.errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED', cost: 25 });
+    const limitedParse = await gateway.query('{ x', undefined, flooder);
+    expect([limitedParse.status, limitedParse.errors?.[0]?.extensions?.code]).toEqual([429, 'RATE_LIMITED']);
+    // Its valid requests are over budget too; another client is not.
+    expect((await gateway.query(CHEAP, undefined, flooder)).status).toBe(429);
+    const other = await gateway.query(CHEAP, undefined, { 'x-forwarded-for': '203.0.113.61' });
+    expect(other.status).toBe(200);
+    expect(await metricValue(gateway.url, 'query_limit_rejections_total', { limit: 'expandedFields' })).toBeGreaterThanOrEqual(2);
+  });
+
   it('two gateway replicas on one Redis admit one budget between them, not two', async () => {
     // Another anonymous client: the tests run from one address, so a proxy hop names it.
     const viaProxy = { 'x-forwarded-for': '203.0.113.50' };

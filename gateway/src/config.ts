@@ -69,6 +69,9 @@ const bucket = z
 /** Defaults (README "Limits"): browsing freely and a few orders a minute fit easily; crawling does not. */
 export const BUDGET_DEFAULTS = { anonymous: '3000,50', user: '10000,100', admin: '200000,2000', partner: '50000,500' } as const;
 
+/** What a refused request (a limit, a parse or validation error) takes from its client's budget. */
+export const REFUSAL_COST_DEFAULT = 10;
+
 /** The most any one operation may cost (a 50 × 50 nested page of users' orders costs about 60,000). */
 export const MAX_COST_DEFAULT = 100_000;
 
@@ -108,6 +111,11 @@ const schema = z.object({
   QUERY_MAX_DIRECTIVES: limit(QUERY_LIMIT_DEFAULTS.directives, 10_000),
   QUERY_MAX_DIRECTIVES_PER_FIELD: limit(QUERY_LIMIT_DEFAULTS.directivesPerNode, 100),
   QUERY_MAX_TOKENS: limit(QUERY_LIMIT_DEFAULTS.tokens, 1_000_000),
+  QUERY_MAX_EXPANDED_FIELDS: limit(QUERY_LIMIT_DEFAULTS.expandedFields, 1_000_000),
+  QUERY_MAX_OVERLAPPING_FIELDS: limit(QUERY_LIMIT_DEFAULTS.overlappingFields, 100_000_000),
+  QUERY_MAX_OPERATIONS: limit(QUERY_LIMIT_DEFAULTS.operations, 10_000),
+  QUERY_MAX_VARIABLES: limit(QUERY_LIMIT_DEFAULTS.variables, 10_000),
+  RATE_LIMIT_REFUSAL_COST: z.coerce.number().int().min(0).max(1_000_000).default(REFUSAL_COST_DEFAULT),
   HTTP_BODY_LIMIT_BYTES: limit(EDGE_DEFAULTS.bodyLimitBytes, 100 * 1024 * 1024),
   HTTP_HEADERS_TIMEOUT_MS: limit(EDGE_DEFAULTS.headersTimeoutMs, 600_000),
   HTTP_REQUEST_TIMEOUT_MS: limit(EDGE_DEFAULTS.requestTimeoutMs, 3_600_000),
@@ -192,7 +200,7 @@ export function gatewayConfig(env: Record<string, string | undefined> = process.
     cache: cacheConfigOf(parsed),
     httpCacheMaxAgeSeconds: parsed.HTTP_CACHE_MAX_AGE_SECONDS,
     budgets: parsed.RATE_LIMIT_ENABLED
-      ? { anonymous: parsed.RATE_LIMIT_ANONYMOUS, user: parsed.RATE_LIMIT_USER, admin: parsed.RATE_LIMIT_ADMIN, partner: parsed.RATE_LIMIT_PARTNER, tiers: parsed.RATE_LIMIT_TIERS ?? {} }
+      ? { anonymous: parsed.RATE_LIMIT_ANONYMOUS, user: parsed.RATE_LIMIT_USER, admin: parsed.RATE_LIMIT_ADMIN, partner: parsed.RATE_LIMIT_PARTNER, tiers: parsed.RATE_LIMIT_TIERS ?? {}, refusalCost: parsed.RATE_LIMIT_REFUSAL_COST }
       : null,
     cost: { ...COST_DEFAULTS, weights: parsed.COST_WEIGHTS ?? {} },
     queryLimits: {
@@ -203,6 +211,10 @@ export function gatewayConfig(env: Record<string, string | undefined> = process.
       directives: parsed.QUERY_MAX_DIRECTIVES,
       directivesPerNode: parsed.QUERY_MAX_DIRECTIVES_PER_FIELD,
       tokens: parsed.QUERY_MAX_TOKENS,
+      expandedFields: parsed.QUERY_MAX_EXPANDED_FIELDS,
+      overlappingFields: parsed.QUERY_MAX_OVERLAPPING_FIELDS,
+      operations: parsed.QUERY_MAX_OPERATIONS,
+      variables: parsed.QUERY_MAX_VARIABLES,
     },
     http: {
       bodyLimitBytes: parsed.HTTP_BODY_LIMIT_BYTES,

@@ -1,12 +1,15 @@
-// The gateway's HTTP edge, in front of Apollo: CORS from an allow-list, gzip/brotli for clients
-// that accept it (mobile on slow networks), and the static query limits, checked on the raw
-// document before Apollo parses and validates it.
+// The gateway's HTTP edge, in front of Apollo: CORS from an allow-list, and gzip/brotli for
+// clients that accept it (mobile on slow networks), and the static query limits, checked on the
+// raw document before Apollo parses and validates it (a refusal is charged to the client's budget).
+import { setTimeout } from 'node:timers/promises';
 import compression from 'compression';
 import cors from 'cors';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
+import type { GraphQLError } from 'graphql';
 import type { Counter } from 'prom-client';
 import { sendRequestError } from '@commerce/shared/service';
-import { checkQueryLimits, QueryLimitError, type QueryLimits } from './query-limits.js';
+import { refusalHoldMs } from './client-budget.js';
+import { type DocumentLimits, QueryLimitError } from './query-limits.js';
 
 /** An allowed origin without a port allows every port of its host (local front ends move around). */
 export function originAllowed(origin: string, allowed: readonly string[]): boolean {
@@ -38,31 +41,51 @@ export const COMPRESSION_THRESHOLD_BYTES = 1024;
 
 export const compressionMiddleware = (): RequestHandler => compression({ threshold: COMPRESSION_THRESHOLD_BYTES });
 
-/** Accepted documents, remembered so a repeated query is not measured again. Rejected ones are not kept. */
-const ACCEPTED_MAX = 2000;
-const ACCEPTED_TEXT_MAX = 10_000;
+export interface QueryLimitsMiddlewareOptions {
+  limits: DocumentLimits;
+  rejected: Counter<'limit'>;
+  /** Takes a refusal's flat cost from the caller's budget; the RATE_LIMITED error to answer instead when it cannot pay. */
+  chargeRefusal?: (req: Request) => Promise<GraphQLError | null>;
+}
 
-export function queryLimitsMiddleware(limits: QueryLimits, rejected: Counter<'limit'>): RequestHandler {
-  const accepted = new Map<string, true>();
-  const check = (text: unknown) => {
-    if (typeof text !== 'string' || accepted.has(text)) return;
-    checkQueryLimits(text, limits);
-    if (text.length > ACCEPTED_TEXT_MAX) return;
-    if (accepted.size >= ACCEPTED_MAX) accepted.delete(accepted.keys().next().value as string);
-    accepted.set(text, true);
+/**
+ * The static query limits on every document sent as text (POST bodies, batches, GET query
+ * strings, APQ registrations), before Apollo parses and validates it; documents looked up by an
+ * APQ hash are checked by the persisted-query cache (persisted-queries.ts).
+ */
+export function queryLimitsMiddleware(options: QueryLimitsMiddlewareOptions): RequestHandler {
+  const checkRequest = (request: { query?: unknown; variables?: unknown } | null | undefined) => {
+    if (typeof request?.query === 'string') options.limits.check(request.query);
+    if (request?.variables !== undefined) options.limits.checkVariables(request.variables);
   };
-  return (req, res, next) => {
+  return async (req, res, next) => {
     try {
       const body: unknown = req.body;
-      if (Array.isArray(body)) for (const item of body) check((item as { query?: unknown } | null)?.query);
-      else check((body as { query?: unknown } | undefined)?.query);
-      if (req.method === 'GET') check(req.query.query);
+      if (Array.isArray(body)) for (const item of body) checkRequest(item as { query?: unknown } | null);
+      else checkRequest(body as { query?: unknown } | undefined);
+      if (req.method === 'GET') checkRequest({ query: req.query.query, variables: jsonOrUndefined(req.query.variables) });
       next();
     } catch (error) {
       if (!(error instanceof QueryLimitError)) return next(error);
-      rejected.inc({ limit: error.limit });
-      const { http: _http, ...extensions } = error.extensions as Record<string, unknown>;
-      sendRequestError(res, 400, 'QUERY_LIMIT_EXCEEDED', error.message, extensions);
+      options.rejected.inc({ limit: error.limit });
+      const limited = await options.chargeRefusal?.(req).catch(() => null);
+      const refusal = limited ?? error;
+      const { http: _http, ...extensions } = refusal.extensions as Record<string, unknown>;
+      if (limited) {
+        await setTimeout(refusalHoldMs(limited));
+        res.setHeader('retry-after', String(extensions.retryAfterSeconds));
+      }
+      sendRequestError(res, limited ? 429 : 400, String(extensions.code), refusal.message, extensions);
     }
   };
+}
+
+/** A GET's `variables` parameter as Apollo will read it (JSON), or undefined when it is not JSON. */
+function jsonOrUndefined(value: unknown): unknown {
+  if (typeof value !== 'string') return undefined;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return undefined;
+  }
 }

@@ -54,4 +54,13 @@ describe('operation cost', () => {
     expect(cost('{ __schema { types { name fields { name type { name ofType { name } } } } } }')).toBe(COST_DEFAULTS.introspectionWeight);
     expect(cost('{ __typename }')).toBe(1);
   });
+
+  it('weighs each fragment once however often it is spread: 2^40 copies of an object field, without walking them', () => {
+    const parts = ['fragment F0 on Product { price { amount } }'];
+    for (let i = 1; i <= 40; i++) parts.push(`fragment F${i} on Product { ...F${i - 1} ...F${i - 1} }`);
+    expect(cost(`{ product(id: "x") { ...F40 } } ${parts.join(' ')}`)).toBe(1 + 2 ** 40);
+    // At the root the weight depends on the operation (mutations weigh more), and still adds up.
+    const root = ['fragment R0 on Query { product(id: "x") { id } }', 'fragment R1 on Query { ...R0 ...R0 }'];
+    expect(cost(`{ ...R1 } ${root.join(' ')}`)).toBe(2);
+  });
 });

@@ -45,6 +45,11 @@ interface Walk {
   fragments: Record<string, FragmentDefinitionNode>;
   variables: Record<string, unknown>;
   model: CostModel;
+  /**
+   * The cost of each fragment's own selection (below the root, where it no longer depends on
+   * where it is spread), so a fragment spread a million times through nesting is walked once.
+   */
+  fragmentCosts: Map<string, number>;
 }
 
 /**
@@ -83,8 +88,15 @@ function selectionCost(selectionSet: SelectionSetNode, type: GraphQLCompositeTyp
       const fragment = walk.fragments[name];
       // Validation has already refused cycles; `seen` only keeps a malformed document finite.
       if (!fragment || seen.has(name)) continue;
+      const known = root === null ? walk.fragmentCosts.get(name) : undefined;
+      if (known !== undefined) {
+        total += known;
+        continue;
+      }
       const condition = walk.schema.getType(fragment.typeCondition.name.value);
-      total += selectionCost(fragment.selectionSet, isCompositeType(condition) ? condition : type, walk, new Set([...seen, name]), root);
+      const cost = selectionCost(fragment.selectionSet, isCompositeType(condition) ? condition : type, walk, new Set([...seen, name]), root);
+      if (root === null) walk.fragmentCosts.set(name, cost);
+      total += cost;
     }
   }
   return total;
@@ -112,6 +124,6 @@ export function operationCost(schema: GraphQLSchema, document: DocumentNode, ope
   if (!rootType) return 1;
   const fragments: Record<string, FragmentDefinitionNode> = {};
   for (const definition of document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
-  const walk: Walk = { schema, fragments, variables: variables ?? {}, model };
+  const walk: Walk = { schema, fragments, variables: variables ?? {}, model, fragmentCosts: new Map() };
   return Math.max(1, Math.ceil(selectionCost(operation.selectionSet, rootType, walk, new Set(), operation.operation)));
 }

@@ -1,7 +1,11 @@
-// Static limits on a GraphQL document, checked before Apollo validates it: validation itself is
-// where alias and fragment bombs do their damage (overlapping-fields checks are quadratic), so the
-// document is measured first, in one pass per operation and fragment, from the parsed text alone.
-// A rejection names the limit: HTTP 400, code QUERY_LIMIT_EXCEEDED, extensions.limit / max / found.
+// Static limits on a GraphQL document, checked before Apollo parses and validates it: validation,
+// cost analysis and query planning all expand fragments, so a document that is small as text can
+// be huge once expanded (each of 30 fragments spreading the next twice is 2^30 fields), and
+// validation compares same-named fields pairwise. Everything here is measured from the text in
+// time linear in its size: one pass over its characters (bracket nesting) before parsing (with a
+// token cap), then one walk of each operation and fragment, each fragment measured once and its
+// measure reused wherever it is spread (never by expanding it). A rejection names the limit: HTTP 400, code
+// QUERY_LIMIT_EXCEEDED, extensions.limit / max / found.
 import { type DefinitionNode, type FragmentDefinitionNode, GraphQLError, Kind, parse, type SelectionSetNode } from 'graphql';
 
 export interface QueryLimits {
@@ -17,40 +21,136 @@ export interface QueryLimits {
   directivesPerNode: number;
   /** Directives in the whole document. */
   directives: number;
+  /** Field selections of all operations with every fragment spread expanded (each use counts). */
+  expandedFields: number;
+  /**
+   * Pairs of selections with the same response name at the same place of the result (fragments
+   * expanded): validation compares each such pair, so a few hundred copies of one field are
+   * hundreds of thousands of comparisons.
+   */
+  overlappingFields: number;
+  /** Operations in one document (validation checks every one of them, whichever is run). */
+  operations: number;
+  /** Variable definitions of one operation. */
+  variables: number;
 }
 
-export const QUERY_LIMIT_DEFAULTS: QueryLimits = { tokens: 5000, depth: 12, aliases: 30, rootFields: 20, directivesPerNode: 5, directives: 50 };
+export const QUERY_LIMIT_DEFAULTS: QueryLimits = {
+  tokens: 5000,
+  depth: 12,
+  aliases: 30,
+  rootFields: 20,
+  directivesPerNode: 5,
+  directives: 50,
+  expandedFields: 2000,
+  overlappingFields: 10_000,
+  operations: 20,
+  variables: 100,
+};
+
+/**
+ * Brackets, braces and parentheses nested deeper than this are refused before parsing (as limit
+ * "depth"): GraphQL's parser recurses once per level, and a list literal nested a few thousand
+ * deep overflows the stack. Far above what the selection depth limit lets a real query reach.
+ */
+export const MAX_NESTING = 64;
 
 export type LimitName = keyof QueryLimits | 'cost';
 
-/** HTTP 400, code QUERY_LIMIT_EXCEEDED; `extensions.limit` names the limit, `max` its value. */
+/**
+ * HTTP 400, code QUERY_LIMIT_EXCEEDED; `extensions.limit` names the limit, `max` its value. Made
+ * without a stack trace: refusals are what an attacker makes the gateway produce in bulk, and the
+ * trace was the most expensive part of one.
+ */
 export class QueryLimitError extends GraphQLError {
-  constructor(readonly limit: LimitName, readonly max: number, readonly found: number | null, whose = 'the') {
-    super(found === null ? `The operation exceeds ${whose} ${limit} limit of ${max}.` : `The operation exceeds ${whose} ${limit} limit of ${max} (found ${found}).`, {
-      extensions: { code: 'QUERY_LIMIT_EXCEEDED', limit, max, ...(found === null ? {} : { found }), http: { status: 400 } },
-    });
+  readonly limit: LimitName;
+  readonly max: number;
+  readonly found: number | null;
+
+  constructor(limit: LimitName, max: number, found: number | null, whose = 'the') {
+    const shown = found === null ? null : Number.isFinite(found) && found <= Number.MAX_SAFE_INTEGER ? found : `more than ${Number.MAX_SAFE_INTEGER}`;
+    const traceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super(shown === null ? `The operation exceeds ${whose} ${limit} limit of ${max}.` : `The operation exceeds ${whose} ${limit} limit of ${max} (found ${shown}).`, {
+        extensions: { code: 'QUERY_LIMIT_EXCEEDED', limit, max, ...(shown === null ? {} : { found: shown }), http: { status: 400 } },
+      });
+    } finally {
+      Error.stackTraceLimit = traceLimit;
+    }
+    this.limit = limit;
+    this.max = max;
+    this.found = found;
   }
 }
 
 interface Measure {
   depth: number;
   aliases: number;
+  /** Field selections once every spread is expanded (may exceed 2^53 for a fragment bomb; only compared). */
+  fields: number;
+}
+
+const NOTHING: Measure = { depth: 0, aliases: 0, fields: 0 };
+
+/**
+ * How deep brackets, braces and parentheses nest in a document, from its characters alone (one
+ * pass, no allocation): strings, block strings and comments are skipped, since brackets in them
+ * are text.
+ */
+export function nestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x7b || c === 0x5b || c === 0x28) {
+      // { [ (
+      if (++depth > deepest) deepest = depth;
+    } else if (c === 0x7d || c === 0x5d || c === 0x29) {
+      depth -= 1;
+    } else if (c === 0x23) {
+      // # comment, to the end of the line
+      while (i + 1 < text.length && text.charCodeAt(i + 1) !== 0x0a && text.charCodeAt(i + 1) !== 0x0d) i++;
+    } else if (c === 0x22) {
+      if (text.startsWith('""', i + 1)) {
+        // """block string""": ends at the next unescaped """
+        i += 3;
+        while (i < text.length && !(text.startsWith('"""', i) && text.charCodeAt(i - 1) !== 0x5c)) i++;
+        i += 2;
+      } else {
+        i++;
+        while (i < text.length && text.charCodeAt(i) !== 0x22 && text.charCodeAt(i) !== 0x0a) i += text.charCodeAt(i) === 0x5c ? 2 : 1;
+      }
+    }
+  }
+  return deepest;
 }
 
 /**
  * Throws QueryLimitError for the first limit the document exceeds; returns normally when it is
- * within them or is not valid GraphQL (Apollo then reports the syntax error itself).
+ * within them or is not valid GraphQL (Apollo then reports the syntax error itself). Time and
+ * memory are linear in the length of `text`, whatever it contains.
  */
 export function checkQueryLimits(text: string, limits: QueryLimits): void {
+  // Before parsing: the parser recurses once per level of nesting.
+  const nesting = nestingDepth(text);
+  if (nesting > MAX_NESTING) throw new QueryLimitError('depth', limits.depth, nesting);
   let definitions: readonly DefinitionNode[];
   try {
     definitions = parse(text, { maxTokens: limits.tokens, noLocation: true }).definitions;
   } catch (error) {
     if (error instanceof GraphQLError && /contains more th\w+ \d+ tokens/.test(error.message)) throw new QueryLimitError('tokens', limits.tokens, null);
-    return;
+    return; // a syntax error: Apollo reports it
   }
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+
+  const operations = definitions.filter((definition) => definition.kind === Kind.OPERATION_DEFINITION);
+  if (operations.length > limits.operations) throw new QueryLimitError('operations', limits.operations, operations.length);
+  for (const operation of operations) {
+    const variables = operation.variableDefinitions?.length ?? 0;
+    if (variables > limits.variables) throw new QueryLimitError('variables', limits.variables, variables);
+  }
 
   let directives = 0;
   const countDirectives = (node: { directives?: readonly unknown[] }) => {
@@ -59,16 +159,28 @@ export function checkQueryLimits(text: string, limits: QueryLimits): void {
     directives += here;
     if (directives > limits.directives) throw new QueryLimitError('directives', limits.directives, directives);
   };
+  // Directives are counted once per place they are written (every node of the document).
+  const walkDirectives = (selectionSet: SelectionSetNode) => {
+    for (const selection of selectionSet.selections) {
+      countDirectives(selection);
+      if (selection.kind !== Kind.FRAGMENT_SPREAD && selection.selectionSet) walkDirectives(selection.selectionSet);
+    }
+  };
+  for (const definition of definitions) {
+    if (definition.kind !== Kind.FRAGMENT_DEFINITION && definition.kind !== Kind.OPERATION_DEFINITION) continue;
+    countDirectives(definition);
+    walkDirectives(definition.selectionSet);
+  }
 
   // Each fragment is measured once (a fragment used 2^30 times through nesting is still one walk);
   // a fragment in a cycle measures 0 here and is refused by validation afterwards.
   const measured = new Map<string, Measure | 'visiting'>();
   const fragmentMeasure = (name: string): Measure => {
     const known = measured.get(name);
-    if (known === 'visiting') return { depth: 0, aliases: 0 };
+    if (known === 'visiting') return NOTHING;
     if (known) return known;
     const fragment = fragments.get(name);
-    if (!fragment) return { depth: 0, aliases: 0 };
+    if (!fragment) return NOTHING;
     measured.set(name, 'visiting');
     const result = selectionMeasure(fragment.selectionSet);
     measured.set(name, result);
@@ -77,14 +189,17 @@ export function checkQueryLimits(text: string, limits: QueryLimits): void {
   const selectionMeasure = (selectionSet: SelectionSetNode): Measure => {
     let depth = 0;
     let aliases = 0;
+    let fields = 0;
     for (const selection of selectionSet.selections) {
       if (selection.kind === Kind.FIELD) {
+        fields += 1;
         if (selection.alias) aliases += 1;
         if (selection.name.value === '__schema' || selection.name.value === '__type') continue;
         if (selection.selectionSet) {
           const inner = selectionMeasure(selection.selectionSet);
           depth = Math.max(depth, inner.depth + 1);
           aliases += inner.aliases;
+          fields += inner.fields;
         } else {
           depth = Math.max(depth, 1);
         }
@@ -92,31 +207,98 @@ export function checkQueryLimits(text: string, limits: QueryLimits): void {
         const inner = selection.kind === Kind.INLINE_FRAGMENT ? selectionMeasure(selection.selectionSet) : fragmentMeasure(selection.name.value);
         depth = Math.max(depth, inner.depth);
         aliases += inner.aliases;
+        fields += inner.fields;
       }
       if (aliases > limits.aliases) throw new QueryLimitError('aliases', limits.aliases, aliases);
+      if (fields > limits.expandedFields) throw new QueryLimitError('expandedFields', limits.expandedFields, fields);
     }
-    return { depth, aliases };
+    return { depth, aliases, fields };
   };
 
-  // Directives are counted once per place they are written (every node of the document).
-  const walkDirectives = (selectionSet: SelectionSetNode) => {
-    for (const selection of selectionSet.selections) {
-      countDirectives(selection);
-      if (selection.kind !== Kind.FRAGMENT_SPREAD && selection.selectionSet) walkDirectives(selection.selectionSet);
-    }
-  };
-
-  for (const definition of definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) {
-      countDirectives(definition);
-      walkDirectives(definition.selectionSet);
-    }
-    if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
-    countDirectives(definition);
-    walkDirectives(definition.selectionSet);
-    const { depth } = selectionMeasure(definition.selectionSet);
-    const roots = definition.selectionSet.selections.filter((selection) => selection.kind === Kind.FIELD).length;
+  let expanded = 0;
+  for (const operation of operations) {
+    const { depth, fields } = selectionMeasure(operation.selectionSet);
+    expanded += fields;
+    if (expanded > limits.expandedFields) throw new QueryLimitError('expandedFields', limits.expandedFields, expanded);
+    const roots = operation.selectionSet.selections.filter((selection) => selection.kind === Kind.FIELD).length;
     if (roots > limits.rootFields) throw new QueryLimitError('rootFields', limits.rootFields, roots);
     if (depth > limits.depth) throw new QueryLimitError('depth', limits.depth, depth);
   }
+
+  // Only now (every operation expands to at most `expandedFields` fields, so every fragment they
+  // reach does too): how many selections share each response path. Per fragment once, as paths
+  // relative to it; a spread adds that map under its own path.
+  const placed = new Map<string, Map<string, number>>();
+  const fragmentPaths = (name: string): Map<string, number> => {
+    const known = placed.get(name);
+    if (known) return known;
+    const paths = new Map<string, number>();
+    placed.set(name, paths); // a cycle (refused by validation later) sees it empty
+    const fragment = fragments.get(name);
+    if (fragment) addPaths(fragment.selectionSet, '', paths);
+    return paths;
+  };
+  const addPaths = (selectionSet: SelectionSetNode, prefix: string, into: Map<string, number>) => {
+    for (const selection of selectionSet.selections) {
+      if (selection.kind === Kind.FIELD) {
+        const path = `${prefix}${(selection.alias ?? selection.name).value}`;
+        into.set(path, (into.get(path) ?? 0) + 1);
+        if (selection.selectionSet) addPaths(selection.selectionSet, `${path}.`, into);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        addPaths(selection.selectionSet, prefix, into);
+      } else {
+        for (const [path, count] of fragmentPaths(selection.name.value)) into.set(`${prefix}${path}`, (into.get(`${prefix}${path}`) ?? 0) + count);
+      }
+    }
+  };
+  let pairs = 0;
+  for (const operation of operations) {
+    const paths = new Map<string, number>();
+    addPaths(operation.selectionSet, '', paths);
+    for (const count of paths.values()) pairs += (count * (count - 1)) / 2;
+    if (pairs > limits.overlappingFields) throw new QueryLimitError('overlappingFields', limits.overlappingFields, pairs);
+  }
+}
+
+/** Accepted documents are remembered, so a repeated query is not measured again; refused ones are not kept. */
+const ACCEPTED_MAX = 2000;
+const ACCEPTED_TEXT_MAX = 10_000;
+
+/** The limits as the gateway applies them to each request: documents (remembered once accepted) and variables. */
+export class DocumentLimits {
+  private readonly accepted = new Set<string>();
+
+  constructor(readonly limits: QueryLimits) {}
+
+  /** Throws QueryLimitError when the document exceeds a limit. */
+  check(text: string): void {
+    if (this.accepted.has(text)) return;
+    checkQueryLimits(text, this.limits);
+    if (text.length > ACCEPTED_TEXT_MAX) return;
+    if (this.accepted.size >= ACCEPTED_MAX) this.accepted.delete(this.accepted.values().next().value as string);
+    this.accepted.add(text);
+  }
+
+  /**
+   * Throws QueryLimitError for variables nested deeper than any input type reaches: they would go
+   * on to recursive code (the cache key's hashing, coercion, the subgraph request's JSON).
+   */
+  checkVariables(variables: unknown): void {
+    const depth = jsonDepth(variables);
+    if (depth > MAX_NESTING) throw new QueryLimitError('depth', this.limits.depth, depth);
+  }
+}
+
+/** How deep a JSON value nests (iteratively: the value may be nested deeper than the stack allows). */
+export function jsonDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (item === null || typeof item !== 'object') continue;
+    deepest = Math.max(deepest, depth + 1);
+    if (deepest > MAX_NESTING) return deepest;
+    for (const child of Array.isArray(item) ? item : Object.values(item)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return deepest;
 }

@@ -1,6 +1,7 @@
 // Builds the gateway (no listening): @apollo/gateway inside @apollo/server, running from a
 // supergraph file, so it starts whether or not the subgraphs are up.
 import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
 import type { CacheStore } from '@commerce/shared/cache-store';
@@ -16,7 +17,7 @@ import { createService, type Service } from '@commerce/shared/service';
 import { tracing } from '@commerce/shared/tracing';
 import { ApiKeyVerifier } from './api-keys.js';
 import { FailOpenBudgetStore, MemoryBudgetStore, RedisBudgetStore } from './budget-store.js';
-import { clientBudgetPlugin } from './client-budget.js';
+import { type BudgetContext, clientBudgetPlugin, refusalCharge } from './client-budget.js';
 import { clientIp } from './client-ip.js';
 import { costPlugin } from './cost-plugin.js';
 import { compressionMiddleware, corsMiddleware, queryLimitsMiddleware } from './edge.js';
@@ -25,6 +26,8 @@ import { Authenticator, userTokenKey } from './auth.js';
 import type { GatewayConfig } from './config.js';
 import { HitLane, type LaneTicket, type Prepaid } from './hit-lane.js';
 import { ResilientDataSource, type SubgraphFetchMetrics } from './resilient-source.js';
+import { limitedPersistedQueries } from './persisted-queries.js';
+import { DocumentLimits } from './query-limits.js';
 import { responseCachePlugin } from './response-cache.js';
 import { loadSupergraph, type Supergraph } from './supergraph.js';
 
@@ -76,6 +79,8 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
       ? new FailOpenBudgetStore(new RedisBudgetStore(redis, config.cache.prefix), Math.max(100, config.cache.timeoutMs), (error) => logger.warn({ err: String(error) }, 'budget store unavailable; this replica decides alone until it answers'))
       : new MemoryBudgetStore();
   const budgetFallbacks = new Counter({ name: 'rate_limit_fallbacks_total', help: 'Budget decisions made by one replica alone because the shared store did not answer.', registers: [metrics.registry] });
+  const rateLimited = rateLimitedCounter(metrics.registry);
+  const chargeRefusal = budgetStore && config.budgets ? refusalCharge<BudgetContext>({ store: budgetStore, limits: config.budgets, rateLimited, fallbacks: budgetFallbacks }) : null;
   const cacheRequests = cacheCounters(metrics.registry).requests;
   // Anonymous repeat hits, answered before Express and Apollo (only with a cache to answer from).
   // Not while tracing: whoever turns traces on wants every request in them, hits included.
@@ -92,10 +97,21 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
         logger,
       })
     : null;
+  const documentLimits = new DocumentLimits(config.queryLimits);
+  /** Who is asking: throws for bad credentials (HTTP 401). */
+  const callerOf = async (req: IncomingMessage): Promise<{ identity: Identity; clientIp: string }> => {
+    const ip = clientIp(req, config.trustProxyHops);
+    const authenticated = await authenticator.authenticate(req.headers);
+    // Anonymous callers are known by address, to the budget here and to field limits in the subgraphs.
+    return { identity: authenticated.kind === 'anonymous' ? { ...authenticated, clientIp: ip } : authenticated, clientIp: ip };
+  };
   const sources: ResilientDataSource<GatewayContext>[] = [];
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.sdl,
     logger,
+    // Re-fragmenting subgraph fetches with the client's own fragments is super-linear in their
+    // number (130 ms to plan a 600-fragment chain, 5 ms without): subgraphs get the expanded form.
+    queryPlannerConfig: { reuseQueryFragments: false },
     buildService: ({ name, url }) => {
       const source = new ResilientDataSource<GatewayContext>(name, supergraph.urls.get(name) ?? url ?? '', config.resilience, fetchMetrics, {
         beforeSend: async ({ request, context }) => {
@@ -120,11 +136,18 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
     edge: config.http,
     ...(lane ? { front: (req, res, pass) => lane.handle(req, res, pass) } : {}),
     early: [corsMiddleware(config.http.corsOrigins ?? []), compressionMiddleware()],
-    beforeGraphQL: [queryLimitsMiddleware(config.queryLimits, limitRejections)],
+    beforeGraphQL: [
+      queryLimitsMiddleware({
+        limits: documentLimits,
+        rejected: limitRejections,
+        ...(chargeRefusal ? { chargeRefusal: async (req) => (await chargeRefusal(await callerOf(req)))?.error ?? null } : {}),
+      }),
+    ],
     apollo: {
       gateway,
       // Apollo parses again after the edge's check: the token cap holds there too.
       parseOptions: { maxTokens: config.queryLimits.tokens },
+      persistedQueries: { cache: limitedPersistedQueries(documentLimits, limitRejections) },
       plugins: [
         introspectionPlugin<GatewayContext>(config.introspection),
         costPlugin<GatewayContext>({
@@ -144,7 +167,7 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
                 store: budgetStore,
                 limits: config.budgets,
                 costOf: ({ contextValue }) => contextValue.cost,
-                rateLimited: rateLimitedCounter(metrics.registry),
+                rateLimited,
                 fallbacks: budgetFallbacks,
               }),
             ]
@@ -165,10 +188,7 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
       ],
     },
     context: async ({ req, requestId }) => {
-      const ip = clientIp(req, config.trustProxyHops);
-      const authenticated = await authenticator.authenticate(req.headers);
-      // Anonymous callers are known by address, to the budget here and to field limits in the subgraphs.
-      const identity = authenticated.kind === 'anonymous' ? { ...authenticated, clientIp: ip } : authenticated;
+      const { identity, clientIp: ip } = await callerOf(req);
       let signed: Promise<string> | undefined;
       const identityToken = () => (signed ??= signIdentity(signingKey, { ...identity, requestId }));
       const laneTicket = lane?.ticketOf(req);
