@@ -4,12 +4,17 @@
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 
+// PROFILE_DELAY_MS (default 0) leaves start-up out of the window.
 if (process.env.PROFILE_FILE) {
   const session = new Session();
   session.connect();
-  session.post('Profiler.enable', () =>
-    session.post('Profiler.start', () => {
-      setTimeout(() => session.post('Profiler.stop', (error, result) => error || writeFileSync(`${process.env.PROFILE_FILE}.${process.pid}.cpuprofile`, JSON.stringify(result.profile))), Number(process.env.PROFILE_MS ?? 15_000)).unref();
-    }),
-  );
+  const begin = () =>
+    session.post('Profiler.enable', () =>
+      session.post('Profiler.start', () => {
+        setTimeout(() => session.post('Profiler.stop', (error, result) => error || writeFileSync(`${process.env.PROFILE_FILE}.${process.pid}.cpuprofile`, JSON.stringify(result.profile))), Number(process.env.PROFILE_MS ?? 15_000)).unref();
+      }),
+    );
+  const delay = Number(process.env.PROFILE_DELAY_MS ?? 0);
+  if (delay > 0) setTimeout(begin, delay).unref();
+  else begin();
 }
