@@ -1,6 +1,8 @@
 // What weighing an operation costs per request: the gateway's static limit check (a parse plus one
 // pass) and its cost analysis, against the work Apollo does anyway for the same document (parse
-// and validate against the API schema), measured in one run on the same documents.
+// and validate against the API schema), measured in one run on the same documents; then, for the
+// largest documents of each expanding class that the limits still accept, every stage before
+// execution.
 // Usage: npm run -s bench:cost [-- --iterations 20000]
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,6 +10,9 @@ import { parseArgs } from 'node:util';
 import { buildSchema, type OperationDefinitionNode, parse, validate } from 'graphql';
 import { operationCost } from '../gateway/src/operation-cost.js';
 import { checkQueryLimits, QUERY_LIMIT_DEFAULTS } from '../gateway/src/query-limits.js';
+import { Supergraph, operationFromDocument } from '@apollo/federation-internals';
+import { QueryPlanner } from '@apollo/query-planner';
+import { aliasBomb, directivesOnSpreads, fragmentFanout, fragmentTree, type HostileRequest, manyOperations, overlappingFragments, repeatedField, repeatedSubtree } from '../test/support/hostile-documents.js';
 
 const { values } = parseArgs({ options: { iterations: { type: 'string', default: '20000' } } });
 const iterations = Number(values.iterations);
@@ -37,3 +42,58 @@ for (const [name, text] of Object.entries(documents)) {
   console.log(`${name.padEnd(21)} | ${baseline.toFixed(1).padStart(18)} µs | ${limits.toFixed(1).padStart(9)} µs | ${cost.toFixed(2).padStart(10)} µs | ${((limits + cost) / baseline).toFixed(2)}`);
 }
 console.log('\nThe limits check runs once per distinct document (accepted documents are remembered); cost analysis on every request.');
+
+// The largest documents the limits still accept, one per class of expanding document, and what
+// every stage before execution costs for them: the static check, Apollo's parse + validate, the
+// cost walk and the query plan (as the gateway plans: fragment reuse off). What an attacker can
+// make one new document cost once it passes.
+const supergraph = Supergraph.build(readFileSync(join(import.meta.dirname, '..', 'schema', 'supergraph.graphql'), 'utf8'));
+const api = supergraph.apiSchema();
+const planner = new QueryPlanner(supergraph, { reuseQueryFragments: false });
+/** The largest size of a class that the default limits still accept. */
+function largestAccepted(make: (n: number) => HostileRequest): HostileRequest {
+  let accepted: HostileRequest | undefined;
+  for (let n = 1; n < 100_000; n++) {
+    const request = make(n);
+    try {
+      checkQueryLimits(request.query, QUERY_LIMIT_DEFAULTS);
+      accepted = request;
+    } catch {
+      if (accepted) return accepted;
+    }
+  }
+  throw new Error('no size of this class is accepted');
+}
+const atTheLimits = [
+  largestAccepted((n) => fragmentFanout(n, 2, 0)),
+  largestAccepted((n) => fragmentFanout(n, 4, 1)),
+  largestAccepted((n) => fragmentFanout(n, 2, 2)),
+  largestAccepted((n) => repeatedField(n, 0)),
+  largestAccepted((n) => repeatedSubtree(n, 1)),
+  largestAccepted((n) => overlappingFragments(n, 0)),
+  largestAccepted((n) => fragmentTree(n, 1)),
+  largestAccepted((n) => manyOperations(n, true)),
+  largestAccepted((n) => directivesOnSpreads(n, true)),
+  largestAccepted((n) => aliasBomb(n)),
+];
+const rounds = Math.max(5, Math.floor(iterations / 200));
+console.log(`\ndocuments at the limits (each still accepted), ${rounds} iterations`);
+console.log('document                                     | limits check | parse+validate | cost     | plan     | total');
+for (const request of atTheLimits) {
+  checkQueryLimits(request.query, QUERY_LIMIT_DEFAULTS); // throws if the limits refuse it: then it is not at the limits
+  const document = parse(request.query);
+  if (validate(schema, document).length > 0) throw new Error(`${request.name} is not valid: ${validate(schema, document)[0]?.message}`);
+  const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === 'OperationDefinition' && (request.operationName === undefined || d.name?.value === request.operationName))!;
+  const each = (run: () => void) => {
+    run();
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < rounds; i++) run();
+    return Number(process.hrtime.bigint() - started) / 1e6 / rounds; // ms per run
+  };
+  const limits = each(() => checkQueryLimits(request.query, QUERY_LIMIT_DEFAULTS));
+  const validation = each(() => validate(schema, parse(request.query)));
+  const cost = each(() => operationCost(schema, document, operation, {}));
+  const plan = each(() => planner.buildQueryPlan(operationFromDocument(api, document, { operationName: request.operationName, validate: false })));
+  const ms = (value: number) => `${value.toFixed(2).padStart(5)} ms`;
+  console.log(`${request.name.slice(0, 44).padEnd(44)} | ${ms(limits).padStart(12)} | ${ms(validation).padStart(14)} | ${ms(cost)} | ${ms(plan)} | ${ms(limits + validation + cost + plan)}`);
+}

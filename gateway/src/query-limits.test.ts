@@ -46,6 +46,18 @@ describe('static query limits', () => {
     expect(refusal('{ products(first: 1) { edges { node { id name } } edges { node { id name } } } }', { overlappingFields: 3 })).toEqual({ limit: 'overlappingFields', found: 4 });
     // The same through two fragments spread at one place, and aliases to one response name count too.
     expect(refusal('{ me { ...A ...B } } fragment A on User { id name } fragment B on User { id name: email name }', { overlappingFields: 3 })).toEqual({ limit: 'overlappingFields', found: 4 });
+    // Fragments side by side are compared pairwise too, even with no field in common: 70 one-field
+    // fragments over 7 fields are 7 × C(10, 2) = 315 field pairs and C(70, 2) = 2,415 fragment pairs.
+    const fields = ['id', 'sku', 'name', 'description', 'category', 'stock', 'createdAt'];
+    const sideBySide = (k: number) =>
+      `{ products(first: 1) { edges { node { ${Array.from({ length: k }, (_, i) => `...P${i}`).join(' ')} } } } } ${Array.from({ length: k }, (_, i) => `fragment P${i} on Product { ${fields[i % 7]} }`).join(' ')}`;
+    expect(refusal(sideBySide(70), { overlappingFields: 1e9 })).toBeNull();
+    expect(refusal(sideBySide(70), { overlappingFields: 2729 })).toEqual({ limit: 'overlappingFields', found: 2730 });
+    // ... and each with what the other spreads, as validation recurses.
+    const nested = '{ me { ...A ...B } } fragment A on User { ...A1 ...A2 } fragment B on User { ...B1 ...B2 } fragment A1 on User { id } fragment A2 on User { id } fragment B1 on User { id } fragment B2 on User { id }';
+    // field pairs: 4 copies of id = 6; fragment pairs: A–B, A–B1, A–B2, A1–B, A2–B, A1–B1, A1–B2, A2–B1, A2–B2, and A1–A2, B1–B2 side by side = 11
+    expect(refusal(nested, { overlappingFields: 16 })).toEqual({ limit: 'overlappingFields', found: 17 });
+    expect(refusal(nested, { overlappingFields: 17 })).toBeNull();
     // Different places are not compared: ids of different objects do not pair.
     expect(refusal('{ me { id orders(first: 1) { edges { node { id } } } } }', { overlappingFields: 0 })).toBeNull();
   });

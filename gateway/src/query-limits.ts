@@ -24,9 +24,10 @@ export interface QueryLimits {
   /** Field selections of all operations with every fragment spread expanded (each use counts). */
   expandedFields: number;
   /**
-   * Pairs of selections with the same response name at the same place of the result (fragments
-   * expanded): validation compares each such pair, so a few hundred copies of one field are
-   * hundreds of thousands of comparisons.
+   * Pairs validation compares: selections with the same response name at the same place of the
+   * result (fragments expanded), and fragments spread side by side (each also against the
+   * fragments the other spreads). A few hundred copies of one field, or of fragments at one
+   * place, are tens of thousands of comparisons.
    */
   overlappingFields: number;
   /** Operations in one document (validation checks every one of them, whichever is run). */
@@ -43,7 +44,7 @@ export const QUERY_LIMIT_DEFAULTS: QueryLimits = {
   directivesPerNode: 5,
   directives: 50,
   expandedFields: 2000,
-  overlappingFields: 10_000,
+  overlappingFields: 2000,
   operations: 20,
   variables: 100,
 };
@@ -252,12 +253,55 @@ export function checkQueryLimits(text: string, limits: QueryLimits): void {
     }
   };
   let pairs = 0;
+  const add = (count: number) => {
+    pairs += count;
+    if (pairs > limits.overlappingFields) throw new QueryLimitError('overlappingFields', limits.overlappingFields, pairs);
+  };
   for (const operation of operations) {
     const paths = new Map<string, number>();
     addPaths(operation.selectionSet, '', paths);
-    for (const count of paths.values()) pairs += (count * (count - 1)) / 2;
-    if (pairs > limits.overlappingFields) throw new QueryLimitError('overlappingFields', limits.overlappingFields, pairs);
+    for (const count of paths.values()) add((count * (count - 1)) / 2);
   }
+
+  // Validation also compares every two fragments spread side by side in one selection set, and
+  // then each with the fragments the other spreads (remembering pairs done): the same walk here,
+  // counting pairs instead of comparing fields, stopped as soon as the count is over the limit.
+  const spreadIn = new Map<SelectionSetNode, string[]>();
+  const spreadsOf = (selectionSet: SelectionSetNode): string[] => {
+    let names = spreadIn.get(selectionSet);
+    if (names) return names;
+    const found = new Set<string>();
+    const collect = (set: SelectionSetNode) => {
+      for (const selection of set.selections) {
+        if (selection.kind === Kind.FRAGMENT_SPREAD) found.add(selection.name.value);
+        else if (selection.kind === Kind.INLINE_FRAGMENT) collect(selection.selectionSet);
+      }
+    };
+    collect(selectionSet);
+    names = [...found];
+    spreadIn.set(selectionSet, names);
+    return names;
+  };
+  const referenced = (name: string): string[] => {
+    const fragment = fragments.get(name);
+    return fragment ? spreadsOf(fragment.selectionSet) : [];
+  };
+  const compared = new Set<string>();
+  const compare = (a: string, b: string) => {
+    if (a === b) return;
+    const key = a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`;
+    if (compared.has(key)) return;
+    compared.add(key);
+    add(1);
+    for (const name of referenced(b)) compare(a, name);
+    for (const name of referenced(a)) compare(name, b);
+  };
+  const walkSpreads = (selectionSet: SelectionSetNode) => {
+    const names = spreadsOf(selectionSet);
+    for (let i = 0; i < names.length; i++) for (let j = i + 1; j < names.length; j++) compare(names[i]!, names[j]!);
+    for (const selection of selectionSet.selections) if (selection.kind !== Kind.FRAGMENT_SPREAD && selection.selectionSet) walkSpreads(selection.selectionSet);
+  };
+  for (const definition of definitions) if (definition.kind === Kind.OPERATION_DEFINITION || definition.kind === Kind.FRAGMENT_DEFINITION) walkSpreads(definition.selectionSet);
 }
 
 /** Accepted documents are remembered, so a repeated query is not measured again; refused ones are not kept. */

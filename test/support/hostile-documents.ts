@@ -107,10 +107,10 @@ export function manyOperations(n: number, withFragments: boolean): HostileReques
   return { name: `${n} operations${withFragments ? ' sharing a fragment' : ''}`, query: `${operations}${fragment}`, operationName: 'Q0' };
 }
 
-/** Directives on fragment definitions and on `n` spreads. */
-export function directivesOnSpreads(n: number): HostileRequest {
+/** Directives on `n` spreads, and (unless `valid`) on the fragment definition, where @include is not allowed. */
+export function directivesOnSpreads(n: number, valid = false): HostileRequest {
   const spreads = Array.from({ length: n }, () => '...D @include(if: true) @skip(if: false)').join(' ');
-  return { name: `${n} spreads with directives`, query: `{ me { ${spreads} } } fragment D on User @include(if: true) { id }` };
+  return { name: `${n} spreads with directives`, query: `{ me { ${spreads} } } fragment D on User${valid ? '' : ' @include(if: true)'} { id }` };
 }
 
 /** The classic alias bomb: aliases doubling through fragments. */
@@ -129,7 +129,7 @@ export function hostileCorpus(seed = 0): HostileRequest[] {
   return [
     fragmentFanout(pick([20, 24, 30, 40]), 2, seed),
     fragmentFanout(pick([8, 12, 15]), pick([3, 4, 6]), seed + 1),
-    fragmentTree(pick([11, 12]), seed),
+    fragmentTree(pick([8, 9, 10]), seed),
     repeatedField(pick([1000, 2500, 4000]), seed),
     repeatedSubtree(pick([100, 200, 300]), seed),
     overlappingFragments(pick([200, 300, 500]), seed),
