@@ -7,13 +7,11 @@ import { createGatewayServer } from '@commerce/gateway';
 import { gatewayConfig } from '@commerce/gateway/config';
 import { createOrdersServer } from '@commerce/orders';
 import { createProductsServer } from '@commerce/products';
-import { type CacheStore, ConfigError, MemoryCacheStore, type Service, subgraphConfig } from '@commerce/shared';
+import { type CacheStore, ConfigError, MemoryCacheStore, type Service, statusLine as log, subgraphConfig } from '@commerce/shared';
 import { MemoryEventBus } from '@commerce/shared/memory-event-bus';
 import { startTracing } from '@commerce/shared/tracing';
 import { createUsersServer } from '@commerce/users';
 
-
-const log = (line: string) => process.stdout.write(`${line}\n`);
 const services: Service[] = [];
 let stopping = false;
 

@@ -1,7 +1,7 @@
 // The gateway configuration: one typed object built from the environment at start.
 import { isAbsolute, join } from 'node:path';
 import { type CacheConfig, cacheConfigOf, cacheEnv } from '@commerce/shared/cache-config';
-import { booleanFlag, ConfigError, logLevel, nodeEnv, parseEnv, port } from '@commerce/shared/env';
+import { booleanFlag, ConfigError, logBufferBytes, logLevel, nodeEnv, parseEnv, port } from '@commerce/shared/env';
 import { type TracingConfig, tracingConfig, tracingEnv } from '@commerce/shared/tracing';
 import { z } from 'zod';
 import type { BudgetLimits } from './client-budget.js';
@@ -16,6 +16,8 @@ export interface GatewayConfig {
   host: string;
   port: number;
   logLevel: z.infer<typeof logLevel>;
+  /** What may wait for a slow stdout reader before log lines are dropped. */
+  logBufferBytes: number;
   /** The supergraph file the gateway runs from (it never needs the subgraphs up to start). */
   supergraphPath: string;
   /** URL overrides by graph name in upper case, from SUBGRAPH_URL_<NAME>. */
@@ -83,6 +85,7 @@ const schema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: port.default(4000),
   LOG_LEVEL: logLevel,
+  LOG_BUFFER_BYTES: logBufferBytes,
   SUPERGRAPH_PATH: z.string().min(1).default('schema/supergraph.graphql'),
   DATA_DIR: z.string().min(1).default('.data'),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -177,6 +180,7 @@ export function gatewayConfig(env: Record<string, string | undefined> = process.
     host: parsed.HOST,
     port: parsed.PORT,
     logLevel: parsed.LOG_LEVEL,
+    logBufferBytes: parsed.LOG_BUFFER_BYTES,
     supergraphPath: isAbsolute(parsed.SUPERGRAPH_PATH) ? parsed.SUPERGRAPH_PATH : join(cwd, parsed.SUPERGRAPH_PATH),
     subgraphUrls,
     auth: {

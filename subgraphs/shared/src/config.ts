@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { SubgraphName } from '@commerce/db/sql-runner';
 import { type CacheConfig, cacheConfigOf, cacheEnv } from './cache-config.js';
 import type { DatabaseTarget } from './database.js';
-import { booleanFlag, logLevel, nodeEnv, parseEnv, port, postgresUrl } from './env.js';
+import { booleanFlag, logBufferBytes, logLevel, nodeEnv, parseEnv, port, postgresUrl } from './env.js';
 import { type TracingConfig, tracingConfig, tracingEnv } from './tracing.js';
 
 export const DEFAULT_PORTS: Record<SubgraphName, number> = { users: 4001, products: 4002, orders: 4003 };
@@ -15,6 +15,8 @@ export interface SubgraphConfig {
   host: string;
   port: number;
   logLevel: z.infer<typeof logLevel>;
+  /** What may wait for a slow stdout reader before log lines are dropped. */
+  logBufferBytes: number;
   database: DatabaseTarget;
   /** Apply pending migrations at start (idempotent). */
   migrateOnStart: boolean;
@@ -51,6 +53,7 @@ const schema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: port.optional(),
   LOG_LEVEL: logLevel,
+  LOG_BUFFER_BYTES: logBufferBytes,
   DATA_DIR: z.string().min(1).default('.data'),
   DATABASE_URL: postgresUrl.optional(),
   USERS_DATABASE_URL: postgresUrl.optional(),
@@ -99,6 +102,7 @@ export function subgraphConfig(name: SubgraphName, env: Record<string, string | 
     host: parsed.HOST,
     port: parsed.PORT ?? DEFAULT_PORTS[name],
     logLevel: parsed.LOG_LEVEL,
+    logBufferBytes: parsed.LOG_BUFFER_BYTES,
     database,
     migrateOnStart: parsed.MIGRATE_ON_START,
     seedOnStart: parsed.SEED_ON_START === undefined ? database.kind === 'pglite' : ['true', '1'].includes(parsed.SEED_ON_START),

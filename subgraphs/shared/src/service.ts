@@ -7,7 +7,7 @@ import { ApolloServer, type ApolloServerOptions, type BaseContext } from '@apoll
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
-import type { Logger } from './logger.js';
+import { type Logger, statusLine } from './logger.js';
 import { type ServiceMetrics, requestMetricsPlugin } from './metrics.js';
 import { formatErrorFor } from './errors.js';
 import { requestLogPlugin } from './request-log.js';
@@ -85,6 +85,8 @@ export async function createService<C extends BaseContext>(options: ServiceOptio
   );
   const traces = tracing(); // null unless startTracing() ran with an endpoint
   const apollo = new ApolloServer<C>({
+    // Apollo's own messages go through the service's logger (and so its sink), not console.
+    logger: options.logger,
     ...options.apollo,
     includeStacktraceInErrorResponses: options.nodeEnv === 'development',
     formatError: formatErrorFor(options.nodeEnv),
@@ -196,7 +198,7 @@ function httpErrors(logger: Logger): ErrorRequestHandler {
  * For index.ts files: listen on the configured port and stop cleanly on SIGINT/SIGTERM
  * (drain in-flight requests, close the database), then exit 0.
  */
-export async function runUntilSignal(service: Service, config: { port: number; host: string }, log: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Promise<void> {
+export async function runUntilSignal(service: Service, config: { port: number; host: string }, log: (line: string) => void = statusLine): Promise<void> {
   const { url } = await service.listen(config.port, config.host);
   log(`${service.name} ready at ${url}`);
   const shutdown = (signal: string) => {

@@ -81,7 +81,7 @@ function rowShapeVersion(name: string): string {
 
 /** Opens the subgraph's database, migrates and seeds it as configured. */
 export async function prepareSubgraph(config: SubgraphConfig, dependencies: SubgraphDependencies = {}): Promise<SubgraphRuntime> {
-  const logger = createLogger(config.name, config.logLevel);
+  const logger = createLogger(config.name, config.logLevel, { bufferBytes: config.logBufferBytes });
   const identityKey = identityPublicKey(config.identityPublicKey ?? loadOrCreateDevKeys(config.dataDir).identityPublicKey);
   const metrics = createMetrics(config.name);
   const statements = sqlStatementsCounter(metrics.registry);
