@@ -118,6 +118,7 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
     logger,
     metrics,
     edge: config.http,
+    shutdownTimeoutMs: config.shutdown.timeoutMs,
     ...(lane ? { front: (req, res, pass) => lane.handle(req, res, pass) } : {}),
     early: [corsMiddleware(config.http.corsOrigins ?? []), compressionMiddleware()],
     beforeGraphQL: [queryLimitsMiddleware(config.queryLimits, limitRejections)],

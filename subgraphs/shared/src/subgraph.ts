@@ -163,6 +163,7 @@ export async function createSubgraphService<C extends RequestContext>(options: S
     nodeEnv: config.nodeEnv,
     logger,
     metrics,
+    shutdownTimeoutMs: config.shutdown.timeoutMs,
     apollo: {
       schema: buildSubgraphSchema({ typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }),
       // Inline traces (ftv1) feed Apollo's hosted usage reporting, which this graph does not use.
