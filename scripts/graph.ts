@@ -7,22 +7,14 @@ import { createGatewayServer } from '@commerce/gateway';
 import { gatewayConfig } from '@commerce/gateway/config';
 import { createOrdersServer } from '@commerce/orders';
 import { createProductsServer } from '@commerce/products';
-import { type CacheStore, ConfigError, MemoryCacheStore, type Service, subgraphConfig } from '@commerce/shared';
+import { type CacheStore, ConfigError, MemoryCacheStore, type Service, SHUTDOWN_TIMEOUT_DEFAULT_MS, type ShutdownConfig, shutDown, statusLine as log, stopOnSignals, subgraphConfig } from '@commerce/shared';
 import { MemoryEventBus } from '@commerce/shared/memory-event-bus';
 import { startTracing } from '@commerce/shared/tracing';
 import { createUsersServer } from '@commerce/users';
 
-
-const log = (line: string) => process.stdout.write(`${line}\n`);
 const services: Service[] = [];
-let stopping = false;
-
-async function stopAll(code: number): Promise<never> {
-  stopping = true;
-  // Gateway first, so no new requests reach the subgraphs while they drain.
-  for (const service of [...services].reverse()) await service.stop().catch((error: unknown) => log(`${service.name}: stop failed: ${String(error)}`));
-  process.exit(code);
-}
+// Gateway first, so no new requests reach the subgraphs while they drain (one deadline for all four).
+const stopOrder = () => [...services].reverse();
 
 try {
   // PORT belongs to the gateway here; each subgraph takes its own default port (4001-4003).
@@ -56,15 +48,11 @@ try {
   const { url } = await gateway.listen(config.port, config.host);
   log(`gateway ready at ${url} (${(performance.now() / 1000).toFixed(1)} s after process start)`);
   log(`Apollo Sandbox: http://localhost:${config.port}/`);
+  // Every service read the same SHUTDOWN_* variables; the gateway's settings stand for all four.
+  stopOnSignals('graph', stopOrder, config.shutdown);
 } catch (error) {
   log(error instanceof ConfigError ? error.message : `failed to start: ${(error as Error).stack ?? String(error)}`);
-  await stopAll(1);
-}
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    if (stopping) return;
-    log(`${signal}: draining and stopping`);
-    void stopAll(0);
-  });
+  const shutdown: ShutdownConfig = { timeoutMs: SHUTDOWN_TIMEOUT_DEFAULT_MS, readyDelayMs: 0 };
+  await shutDown('graph', stopOrder(), shutdown, 'failed to start');
+  process.exit(1);
 }

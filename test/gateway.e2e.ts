@@ -3,12 +3,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { composeServices } from '@apollo/composition';
-import { ApolloServer } from '@apollo/server';
-import { startStandaloneServer } from '@apollo/server/standalone';
-import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ForeignSubgraph, startForeignSubgraph } from './support/foreign-subgraph.js';
 import { postGraphQL } from './support/graph.js';
 import { freePort, run, type Run } from './support/processes.js';
 
@@ -26,21 +23,16 @@ const resolvers = {
 
 describe('the gateway alone, on a foreign supergraph', () => {
   let dir: string;
-  let subgraph: ApolloServer;
+  let subgraph: ForeignSubgraph;
   let subgraphUrl: string;
   const children: Run[] = [];
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'commerce-gw-'));
-    subgraph = new ApolloServer({ schema: buildSubgraphSchema({ typeDefs, resolvers }) });
-    ({ url: subgraphUrl } = await startStandaloneServer(subgraph, { listen: { port: 0, host: '127.0.0.1' } }));
-    const compose = (url: string) => {
-      const result = composeServices([{ name: 'inventory-svc', url, typeDefs }]);
-      if (result.errors) throw result.errors[0];
-      return result.supergraphSdl;
-    };
-    writeFileSync(join(dir, 'direct.graphql'), compose(subgraphUrl));
-    writeFileSync(join(dir, 'elsewhere.graphql'), compose('http://127.0.0.1:9/graphql'));
+    subgraph = await startForeignSubgraph('inventory-svc', typeDefs, resolvers);
+    subgraphUrl = subgraph.url;
+    writeFileSync(join(dir, 'direct.graphql'), subgraph.supergraph());
+    writeFileSync(join(dir, 'elsewhere.graphql'), subgraph.supergraph('http://127.0.0.1:9/graphql'));
   });
   afterAll(async () => {
     for (const child of children) child.kill('SIGKILL');

@@ -1,7 +1,8 @@
 // The gateway configuration: one typed object built from the environment at start.
 import { isAbsolute, join } from 'node:path';
 import { type CacheConfig, cacheConfigOf, cacheEnv } from '@commerce/shared/cache-config';
-import { booleanFlag, ConfigError, logLevel, nodeEnv, parseEnv, port } from '@commerce/shared/env';
+import { booleanFlag, ConfigError, logBufferBytes, logLevel, nodeEnv, parseEnv, port } from '@commerce/shared/env';
+import { SHUTDOWN_FITS_ISSUE, type ShutdownConfig, shutdownConfigOf, shutdownEnv, shutdownFits } from '@commerce/shared/shutdown';
 import { type TracingConfig, tracingConfig, tracingEnv } from '@commerce/shared/tracing';
 import { z } from 'zod';
 import type { BudgetLimits } from './client-budget.js';
@@ -16,6 +17,10 @@ export interface GatewayConfig {
   host: string;
   port: number;
   logLevel: z.infer<typeof logLevel>;
+  /** What may wait for a slow stdout reader before log lines are dropped. */
+  logBufferBytes: number;
+  /** SIGTERM/SIGINT: ready delay and deadline (shutdown.ts). */
+  shutdown: ShutdownConfig;
   /** The supergraph file the gateway runs from (it never needs the subgraphs up to start). */
   supergraphPath: string;
   /** URL overrides by graph name in upper case, from SUBGRAPH_URL_<NAME>. */
@@ -86,6 +91,8 @@ const schema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: port.default(4000),
   LOG_LEVEL: logLevel,
+  LOG_BUFFER_BYTES: logBufferBytes,
+  ...shutdownEnv,
   SUPERGRAPH_PATH: z.string().min(1).default('schema/supergraph.graphql'),
   DATA_DIR: z.string().min(1).default('.data'),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -159,7 +166,8 @@ const schema = z.object({
   .refine((env) => env.NODE_ENV !== 'production' || env.IDENTITY_PRIVATE_KEY, {
     path: ['IDENTITY_PRIVATE_KEY'],
     message: 'required when NODE_ENV=production (the Ed25519 key that signs identities for the subgraphs)',
-  });
+  })
+  .refine(shutdownFits, SHUTDOWN_FITS_ISSUE);
 
 const httpUrl = z.url({ protocol: /^https?$/ });
 
@@ -185,6 +193,8 @@ export function gatewayConfig(env: Record<string, string | undefined> = process.
     host: parsed.HOST,
     port: parsed.PORT,
     logLevel: parsed.LOG_LEVEL,
+    logBufferBytes: parsed.LOG_BUFFER_BYTES,
+    shutdown: shutdownConfigOf(parsed),
     supergraphPath: isAbsolute(parsed.SUPERGRAPH_PATH) ? parsed.SUPERGRAPH_PATH : join(cwd, parsed.SUPERGRAPH_PATH),
     subgraphUrls,
     auth: {

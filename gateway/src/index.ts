@@ -1,4 +1,5 @@
 import { configOrExit } from '@commerce/shared/env';
+import { statusLine } from '@commerce/shared/logger';
 import { runUntilSignal } from '@commerce/shared/service';
 import { startTracing } from '@commerce/shared/tracing';
 import { gatewayConfig } from './config.js';
@@ -9,4 +10,4 @@ const config = configOrExit(() => gatewayConfig());
 await startTracing(config.tracing, 'gateway'); // before the server is built: it picks the hooks up then
 const supergraph = configOrExit(() => loadSupergraph(config.supergraphPath, config.subgraphUrls));
 await runUntilSignal(await createGatewayServer(config, { supergraph }), config);
-process.stdout.write(`Apollo Sandbox: http://localhost:${config.port}/\n`);
+statusLine(`Apollo Sandbox: http://localhost:${config.port}/`);

@@ -57,7 +57,7 @@ export interface GatewayDependencies {
 
 export async function createGatewayServer(config: GatewayConfig, dependencies: GatewayDependencies = {}): Promise<Service> {
   const supergraph = dependencies.supergraph ?? loadSupergraph(config.supergraphPath, config.subgraphUrls);
-  const logger = createLogger('gateway', config.logLevel);
+  const logger = createLogger('gateway', config.logLevel, { bufferBytes: config.logBufferBytes });
   const metrics = createMetrics('gateway');
   const redis = config.cache.redisUrl ? createRedisClient(config.cache.redisUrl, (error) => logger.warn({ err: error.message }, 'redis connection error; cache and budgets fall back until it reconnects')) : null;
   const openedCache = openCache(config.cache, logger, redis, dependencies.cacheStore);
@@ -134,6 +134,7 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
     logger,
     metrics,
     edge: config.http,
+    shutdownTimeoutMs: config.shutdown.timeoutMs,
     ...(lane ? { front: (req, res, pass) => lane.handle(req, res, pass) } : {}),
     early: [corsMiddleware(config.http.corsOrigins ?? []), compressionMiddleware()],
     beforeGraphQL: [

@@ -29,3 +29,18 @@ describe('subgraphConfig', () => {
     for (const name of ['PORT', 'DATABASE_URL', 'LOG_LEVEL', 'MIGRATE_ON_START']) expect(problems).toContain(name);
   });
 });
+
+describe('shutdown settings', () => {
+  it('wait one readiness interval (2 s) before draining in production, none elsewhere; 10 s to exit', () => {
+    expect(subgraphConfig('users', {}).shutdown).toEqual({ timeoutMs: 10_000, readyDelayMs: 0 });
+    expect(subgraphConfig('users', { NODE_ENV: 'production', IDENTITY_PUBLIC_KEY: 'k' }).shutdown).toEqual({ timeoutMs: 10_000, readyDelayMs: 2000 });
+    expect(subgraphConfig('users', { SHUTDOWN_TIMEOUT_MS: '3000', SHUTDOWN_READY_DELAY_MS: '500' }).shutdown).toEqual({ timeoutMs: 3000, readyDelayMs: 500 });
+  });
+
+  it('refuse a timeout that leaves no room to drain after the ready delay', () => {
+    expect(() => subgraphConfig('users', { NODE_ENV: 'production', IDENTITY_PUBLIC_KEY: 'k', SHUTDOWN_TIMEOUT_MS: '2000' })).toThrow(/SHUTDOWN_TIMEOUT_MS: must be larger than SHUTDOWN_READY_DELAY_MS/);
+    expect(() => subgraphConfig('users', { SHUTDOWN_TIMEOUT_MS: '1000', SHUTDOWN_READY_DELAY_MS: '1500' })).toThrow(/SHUTDOWN_TIMEOUT_MS/);
+    expect(() => subgraphConfig('users', { SHUTDOWN_TIMEOUT_MS: 'soon' })).toThrow(/SHUTDOWN_TIMEOUT_MS/);
+    expect(() => subgraphConfig('users', { LOG_BUFFER_BYTES: '10' })).toThrow(/LOG_BUFFER_BYTES/);
+  });
+});

@@ -4,7 +4,8 @@ import { z } from 'zod';
 import type { SubgraphName } from '@commerce/db/sql-runner';
 import { type CacheConfig, cacheConfigOf, cacheEnv } from './cache-config.js';
 import type { DatabaseTarget } from './database.js';
-import { booleanFlag, logLevel, nodeEnv, parseEnv, port, postgresUrl } from './env.js';
+import { booleanFlag, logBufferBytes, logLevel, nodeEnv, parseEnv, port, postgresUrl } from './env.js';
+import { SHUTDOWN_FITS_ISSUE, type ShutdownConfig, shutdownConfigOf, shutdownEnv, shutdownFits } from './shutdown.js';
 import { type TracingConfig, tracingConfig, tracingEnv } from './tracing.js';
 
 export const DEFAULT_PORTS: Record<SubgraphName, number> = { users: 4001, products: 4002, orders: 4003 };
@@ -15,6 +16,10 @@ export interface SubgraphConfig {
   host: string;
   port: number;
   logLevel: z.infer<typeof logLevel>;
+  /** What may wait for a slow stdout reader before log lines are dropped. */
+  logBufferBytes: number;
+  /** SIGTERM/SIGINT: ready delay and deadline (shutdown.ts). */
+  shutdown: ShutdownConfig;
   database: DatabaseTarget;
   /** Apply pending migrations at start (idempotent). */
   migrateOnStart: boolean;
@@ -51,6 +56,8 @@ const schema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: port.optional(),
   LOG_LEVEL: logLevel,
+  LOG_BUFFER_BYTES: logBufferBytes,
+  ...shutdownEnv,
   DATA_DIR: z.string().min(1).default('.data'),
   DATABASE_URL: postgresUrl.optional(),
   USERS_DATABASE_URL: postgresUrl.optional(),
@@ -67,10 +74,12 @@ const schema = z.object({
   EVENT_CONSUMERS: z.coerce.number().int().min(1).max(64).default(4),
   OUTBOX_RELAY_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
   ...tracingEnv,
-}).refine((env) => env.NODE_ENV !== 'production' || env.IDENTITY_PUBLIC_KEY !== undefined, {
-  path: ['IDENTITY_PUBLIC_KEY'],
-  message: 'required when NODE_ENV=production (the public key of the gateway\'s identity signing key)',
-});
+})
+  .refine((env) => env.NODE_ENV !== 'production' || env.IDENTITY_PUBLIC_KEY !== undefined, {
+    path: ['IDENTITY_PUBLIC_KEY'],
+    message: 'required when NODE_ENV=production (the public key of the gateway\'s identity signing key)',
+  })
+  .refine(shutdownFits, SHUTDOWN_FITS_ISSUE);
 
 /**
  * Where a subgraph's data lives: its own URL, else the shared DATABASE_URL in a schema named after
@@ -99,6 +108,8 @@ export function subgraphConfig(name: SubgraphName, env: Record<string, string | 
     host: parsed.HOST,
     port: parsed.PORT ?? DEFAULT_PORTS[name],
     logLevel: parsed.LOG_LEVEL,
+    logBufferBytes: parsed.LOG_BUFFER_BYTES,
+    shutdown: shutdownConfigOf(parsed),
     database,
     migrateOnStart: parsed.MIGRATE_ON_START,
     seedOnStart: parsed.SEED_ON_START === undefined ? database.kind === 'pglite' : ['true', '1'].includes(parsed.SEED_ON_START),

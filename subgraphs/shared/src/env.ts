@@ -1,5 +1,6 @@
 // Configuration is read once, validated and typed; a bad environment prints every problem and exits 1.
 import { z } from 'zod';
+import { LOG_BUFFER_DEFAULT_BYTES } from './logger.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -31,4 +32,6 @@ export const booleanFlag = (fallback: boolean) =>
 export const port = z.coerce.number().int().min(0).max(65535);
 export const nodeEnv = z.enum(['development', 'test', 'production']).default('development');
 export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
+/** LOG_BUFFER_BYTES: how much log output may wait for a slow stdout reader before lines are dropped. */
+export const logBufferBytes = z.coerce.number().int().min(4096).max(256 * 1024 * 1024).default(LOG_BUFFER_DEFAULT_BYTES);
 export const postgresUrl = z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// or postgresql:// URL');

@@ -18,6 +18,7 @@ export * from './money.js';
 export * from './pagination.js';
 export * from './scalars.js';
 export * from './service.js';
+export * from './shutdown.js';
 export * from './user-errors.js';
 export * from './subgraph.js';
 export * from './subgraph-cache.js';

@@ -2,6 +2,7 @@
 // process, so nothing goes into prom-client's global registry).
 import type { ApolloServerPlugin } from '@apollo/server';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { droppedLogLines } from './logger.js';
 
 export interface ServiceMetrics {
   registry: Registry;
@@ -20,6 +21,16 @@ export function createMetrics(service: string, options: { processMetrics?: boole
     labelNames: ['operation', 'outcome'] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
+  });
+  // Process-wide (the services of one process share stdout), read at each scrape.
+  new Counter({
+    name: 'log_lines_dropped_total',
+    help: 'Log lines this process dropped because stdout was full (a reader not keeping up) or closed, instead of blocking requests on it.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(droppedLogLines());
+    },
   });
   return { registry, requestDuration, operationLabel: operationLabels() };
 }

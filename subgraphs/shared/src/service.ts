@@ -7,10 +7,11 @@ import { ApolloServer, type ApolloServerOptions, type BaseContext } from '@apoll
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
-import type { Logger } from './logger.js';
+import { type Logger, statusLine } from './logger.js';
 import { type ServiceMetrics, requestMetricsPlugin } from './metrics.js';
 import { formatErrorFor } from './errors.js';
 import { requestLogPlugin } from './request-log.js';
+import { SHUTDOWN_TIMEOUT_DEFAULT_MS, type ShutdownConfig, stopOnSignals } from './shutdown.js';
 import { tracing } from './tracing.js';
 
 export interface ReadyReport {
@@ -49,6 +50,12 @@ export interface ServiceOptions<C extends BaseContext> {
   /** Runs after the HTTP server has drained (close pools, embedded databases). */
   onStop?: () => Promise<void>;
   /**
+   * SHUTDOWN_TIMEOUT_MS: how long stop() lets requests in flight finish before it cuts them. The
+   * signal handler's own deadline (shutdown.ts) starts earlier, at the signal, so in a process it is
+   * always that deadline that cuts, logs it and exits 1.
+   */
+  shutdownTimeoutMs?: number;
+  /**
    * Sees every request before Express (the gateway's hit lane); calls `pass` for the ones it does
    * not answer. A body it read must be left parsed on `req.body` (Express then skips reading it).
    */
@@ -60,8 +67,17 @@ export interface Service {
   readonly httpServer: Server;
   /** Starts listening; port 0 picks a free port. Resolves with the bound URL of /graphql. */
   listen(port: number, host?: string): Promise<{ url: string; port: number }>;
-  /** Stops accepting connections, drains in-flight requests, then runs onStop. */
+  /**
+   * The first step of a shutdown: /ready answers 503 (saying it is stopping) and every response
+   * from now on asks its client to close the connection; everything is still served.
+   */
+  markStopping(): void;
+  /** Stops accepting connections, closes idle ones, drains in-flight requests (each connection closed after its response), then runs onStop. */
   stop(): Promise<void>;
+  /** Requests being answered right now. */
+  readonly inFlight: number;
+  /** Closes every connection at once, requests in flight included (a shutdown past its deadline). */
+  cut(): void;
 }
 
 export const requestIdOf = (req: IncomingMessage): string => {
@@ -73,6 +89,10 @@ export async function createService<C extends BaseContext>(options: ServiceOptio
   const app = express();
   app.disable('x-powered-by');
   const edge = options.edge ?? EDGE_DEFAULTS;
+  let stoppingSince: number | undefined;
+  /** Responses not yet finished (or abandoned). */
+  const inFlight = new Set<ServerResponse>();
+  const handle = options.front ? (req: IncomingMessage, res: ServerResponse) => options.front!(req, res, () => app(req, res)) : app;
   const httpServer = createServer(
     {
       headersTimeout: edge.headersTimeoutMs,
@@ -81,15 +101,28 @@ export async function createService<C extends BaseContext>(options: ServiceOptio
       // stalled client hold a connection that long whatever the timeouts say).
       connectionsCheckingInterval: Math.max(100, Math.min(1000, edge.headersTimeoutMs / 2)),
     },
-    options.front ? (req, res) => options.front!(req, res, () => app(req, res)) : app,
+    (req, res) => {
+      inFlight.add(res);
+      res.once('close', () => inFlight.delete(res));
+      if (stoppingSince !== undefined) res.setHeader('connection', 'close');
+      handle(req, res);
+    },
   );
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? SHUTDOWN_TIMEOUT_DEFAULT_MS;
   const traces = tracing(); // null unless startTracing() ran with an endpoint
   const apollo = new ApolloServer<C>({
+    // Apollo's own messages go through the service's logger (and so its sink), not console.
+    logger: options.logger,
     ...options.apollo,
     includeStacktraceInErrorResponses: options.nodeEnv === 'development',
     formatError: formatErrorFor(options.nodeEnv),
+    // Signals are ours (shutdown.ts). Apollo's own handler (on unless NODE_ENV=test) ignores a
+    // second signal and kills the process itself after stop(), racing onStop.
+    stopOnTerminationSignals: false,
     plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer }),
+      // Closes idle keep-alive connections at once and busy ones after their response; cuts what
+      // is left after the grace period.
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: shutdownTimeoutMs }),
       requestMetricsPlugin(options.metrics),
       requestLogPlugin(options.logger),
       ...(traces ? [traces.apolloPlugin()] : []),
@@ -100,6 +133,10 @@ export async function createService<C extends BaseContext>(options: ServiceOptio
 
   app.get('/health', (_req, res) => void res.json({ status: 'ok', service: options.name }));
   app.get('/ready', async (_req, res) => {
+    if (stoppingSince !== undefined) {
+      res.status(503).json({ service: options.name, ready: false, stopping: true, stoppingForMs: Math.round(performance.now() - stoppingSince), checks: {} });
+      return;
+    }
     const report = await options.ready().catch((error: unknown) => ({ ready: false, checks: { error: String(error) } }));
     res.status(report.ready ? 200 : 503).json({ service: options.name, ...report });
   });
@@ -125,6 +162,14 @@ export async function createService<C extends BaseContext>(options: ServiceOptio
   app.use(httpErrors(options.logger));
 
   let stopping: Promise<void> | undefined;
+  // Stopping: every response from now on, and every one still to be sent, asks its client to open a
+  // new connection (which the load balancer, having seen /ready 503, sends elsewhere), and Node
+  // closes this one after it.
+  const markStopping = () => {
+    if (stoppingSince !== undefined) return;
+    stoppingSince = performance.now();
+    for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
+  };
   return {
     name: options.name,
     httpServer,
@@ -137,8 +182,14 @@ export async function createService<C extends BaseContext>(options: ServiceOptio
           resolve({ url: `http://${shown}:${address.port}/graphql`, port: address.port });
         });
       }),
+    markStopping,
+    get inFlight() {
+      return inFlight.size;
+    },
+    cut: () => httpServer.closeAllConnections(),
     stop: () =>
       (stopping ??= (async () => {
+        markStopping();
         await apollo.stop();
         if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
         await options.onStop?.();
@@ -193,19 +244,11 @@ function httpErrors(logger: Logger): ErrorRequestHandler {
 }
 
 /**
- * For index.ts files: listen on the configured port and stop cleanly on SIGINT/SIGTERM
- * (drain in-flight requests, close the database), then exit 0.
+ * For index.ts files: listen on the configured port; on SIGINT/SIGTERM, stop within the shutdown
+ * timeout (see shutdown.ts: ready 503, delay, drain, onStop) and exit.
  */
-export async function runUntilSignal(service: Service, config: { port: number; host: string }, log: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Promise<void> {
+export async function runUntilSignal(service: Service, config: { port: number; host: string; shutdown: ShutdownConfig }, log: (line: string) => void = statusLine): Promise<void> {
   const { url } = await service.listen(config.port, config.host);
   log(`${service.name} ready at ${url}`);
-  const shutdown = (signal: string) => {
-    log(`${service.name}: ${signal}, draining`);
-    service.stop().then(() => process.exit(0), (error: unknown) => {
-      process.stderr.write(`${service.name}: stop failed: ${String(error)}\n`);
-      process.exit(1);
-    });
-  };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
+  stopOnSignals(service.name, () => [service], config.shutdown, log);
 }

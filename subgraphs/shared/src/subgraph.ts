@@ -81,7 +81,7 @@ function rowShapeVersion(name: string): string {
 
 /** Opens the subgraph's database, migrates and seeds it as configured. */
 export async function prepareSubgraph(config: SubgraphConfig, dependencies: SubgraphDependencies = {}): Promise<SubgraphRuntime> {
-  const logger = createLogger(config.name, config.logLevel);
+  const logger = createLogger(config.name, config.logLevel, { bufferBytes: config.logBufferBytes });
   const identityKey = identityPublicKey(config.identityPublicKey ?? loadOrCreateDevKeys(config.dataDir).identityPublicKey);
   const metrics = createMetrics(config.name);
   const statements = sqlStatementsCounter(metrics.registry);
@@ -163,6 +163,7 @@ export async function createSubgraphService<C extends RequestContext>(options: S
     nodeEnv: config.nodeEnv,
     logger,
     metrics,
+    shutdownTimeoutMs: config.shutdown.timeoutMs,
     apollo: {
       schema: buildSubgraphSchema({ typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }),
       // Inline traces (ftv1) feed Apollo's hosted usage reporting, which this graph does not use.

@@ -1,0 +1,11 @@
+import { describe, expect, it } from 'vitest';
+import { gatewayConfig } from './config.js';
+
+describe('gatewayConfig: shutdown and log output', () => {
+  it('reads the same SHUTDOWN_* and LOG_BUFFER_BYTES settings as the subgraphs, with the same check', () => {
+    const production = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), IDENTITY_PRIVATE_KEY: 'k' };
+    expect(gatewayConfig(production)).toMatchObject({ shutdown: { timeoutMs: 10_000, readyDelayMs: 2000 }, logBufferBytes: 1024 * 1024 });
+    expect(gatewayConfig({ SHUTDOWN_TIMEOUT_MS: '1500', LOG_BUFFER_BYTES: '65536' })).toMatchObject({ shutdown: { timeoutMs: 1500, readyDelayMs: 0 }, logBufferBytes: 65536 });
+    expect(() => gatewayConfig({ ...production, SHUTDOWN_READY_DELAY_MS: '10000' })).toThrow(/SHUTDOWN_TIMEOUT_MS: must be larger than SHUTDOWN_READY_DELAY_MS/);
+  });
+});
