@@ -3,7 +3,7 @@
 // from Redis, pipelined in one round trip, then send the bytes. No GraphQL, no hashing, no headers
 // beyond the minimum. Prints its port. Env: REDIS_URL, PREFIX (its keys), BODY (the bytes).
 import { createServer } from 'node:http';
-import { closeRedisClient, createRedisClient } from '@commerce/shared/redis-client';
+import { closeRedisClient, createRedisClient } from '@commerce/platform/redis-client';
 import { RedisBudgetStore } from '@commerce/gateway/budget-store';
 
 const client = createRedisClient(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');

@@ -5,7 +5,7 @@ import { migrate } from '@commerce/db/migrate';
 import { seed } from '@commerce/db/seed';
 import { generateSeed } from '@commerce/db/seed-data';
 import { SUBGRAPHS } from '@commerce/db/sql-runner';
-import { configOrExit, openDatabase, subgraphConfig } from '@commerce/shared';
+import { configOrExit, openDatabase, subgraphConfig } from '@commerce/subgraph-kit';
 
 const [command, ...flags] = process.argv.slice(2);
 if (command !== 'migrate' && command !== 'seed') {

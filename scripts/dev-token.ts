@@ -4,7 +4,7 @@
 import { generateSeed } from '@commerce/db/seed-data';
 import { gatewayConfig } from '@commerce/gateway/config';
 import { signUserToken } from '@commerce/gateway/user-tokens';
-import { ConfigError, loadOrCreateDevKeys } from '@commerce/shared';
+import { ConfigError, loadOrCreateDevKeys } from '@commerce/subgraph-kit';
 
 export class UsageError extends Error {}
 

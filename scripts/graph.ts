@@ -7,9 +7,9 @@ import { createGatewayServer } from '@commerce/gateway';
 import { gatewayConfig } from '@commerce/gateway/config';
 import { createOrdersServer } from '@commerce/orders';
 import { createProductsServer } from '@commerce/products';
-import { type CacheStore, ConfigError, MemoryCacheStore, type Service, SHUTDOWN_TIMEOUT_DEFAULT_MS, type ShutdownConfig, shutDown, statusLine as log, stopOnSignals, subgraphConfig } from '@commerce/shared';
-import { MemoryEventBus } from '@commerce/shared/memory-event-bus';
-import { startTracing } from '@commerce/shared/tracing';
+import { type CacheStore, ConfigError, MemoryCacheStore, type Service, SHUTDOWN_TIMEOUT_DEFAULT_MS, type ShutdownConfig, shutDown, statusLine as log, stopOnSignals, subgraphConfig } from '@commerce/subgraph-kit';
+import { MemoryEventBus } from '@commerce/messaging/memory-event-bus';
+import { startTracing } from '@commerce/platform/tracing';
 import { createUsersServer } from '@commerce/users';
 
 const services: Service[] = [];

@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { type BudgetStore, FailOpenBudgetStore, MemoryBudgetStore, RedisBudgetStore } from '@commerce/gateway/budget-store';
-import { closeRedisClient, createRedisClient, type RedisClient } from '@commerce/shared/redis-client';
+import { closeRedisClient, createRedisClient, type RedisClient } from '@commerce/platform/redis-client';
 import { ownRedis, uniquePrefix } from './support/redis.js';
 
 const redisUrl = inject('redisUrl');

@@ -3,10 +3,10 @@
 // of its tags can never be written after it.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import type { CacheStore } from '@commerce/shared/cache-store';
-import { FailOpenCache } from '@commerce/shared/fail-open-cache';
-import { MemoryCacheStore } from '@commerce/shared/memory-cache-store';
-import { RedisCacheStore } from '@commerce/shared/redis-cache-store';
+import type { CacheStore } from '@commerce/platform/cache-store';
+import { FailOpenCache } from '@commerce/platform/fail-open-cache';
+import { MemoryCacheStore } from '@commerce/platform/memory-cache-store';
+import { RedisCacheStore } from '@commerce/platform/redis-cache-store';
 import { dropPrefix, ownRedis, uniquePrefix } from './support/redis.js';
 
 const redisUrl = inject('redisUrl');

@@ -4,10 +4,10 @@
 // event, a group's consumers share the work, and redelivery says which attempt it is.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { BusEvent, Delivery, EventBus, SubscribeOptions, Subscription } from '@commerce/shared/event-bus';
-import { MemoryEventBus } from '@commerce/shared/memory-event-bus';
-import { closeRedisClient, createRedisClient, type RedisClient } from '@commerce/shared/redis-client';
-import { RedisEventBus } from '@commerce/shared/redis-event-bus';
+import type { BusEvent, Delivery, EventBus, SubscribeOptions, Subscription } from '@commerce/messaging/event-bus';
+import { MemoryEventBus } from '@commerce/messaging/memory-event-bus';
+import { closeRedisClient, createRedisClient, type RedisClient } from '@commerce/platform/redis-client';
+import { RedisEventBus } from '@commerce/messaging/redis-event-bus';
 import { ownRedis, uniquePrefix } from './support/redis.js';
 
 const redisUrl = inject('redisUrl');

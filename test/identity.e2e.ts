@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { userIdFor } from '@commerce/db/ids';
 import { generateSeed } from '@commerce/db/seed-data';
 import { signUserToken } from '@commerce/gateway/user-tokens';
-import { IDENTITY_HEADER, identityPrivateKey, signIdentity } from '@commerce/shared/identity';
+import { IDENTITY_HEADER, identityPrivateKey, signIdentity } from '@commerce/platform/identity';
 import { postGraphQL, startGraph, type TestGraph } from './support/graph.js';
 
 const template = inject('templateDatabase');

@@ -4,8 +4,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { closeRedisClient, createRedisClient } from '@commerce/shared/redis-client';
-import { RedisEventBus } from '@commerce/shared/redis-event-bus';
+import { closeRedisClient, createRedisClient } from '@commerce/platform/redis-client';
+import { RedisEventBus } from '@commerce/messaging/redis-event-bus';
 import { startGraph, type TestGraph } from './support/graph.js';
 import { decidedOrder, decisionLatency, newProduct as newTestProduct } from './support/orders.js';
 import { seededUserEmail } from '@commerce/db/seed-data';

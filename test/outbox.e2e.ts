@@ -4,10 +4,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { BusEvent, EventBus, SubscribeOptions, Subscription } from '@commerce/shared/event-bus';
-import { createLogger } from '@commerce/shared/logger';
-import { MemoryEventBus } from '@commerce/shared/memory-event-bus';
-import { addToOutbox, type OutboxEvent, PUBLISH_TIMEOUT_MS, type RawSql, type RawTransactions, relayOnce, startRelay, SWEEP_AFTER_MS } from '@commerce/shared/outbox';
+import type { BusEvent, EventBus, SubscribeOptions, Subscription } from '@commerce/messaging/event-bus';
+import { createLogger } from '@commerce/platform/logger';
+import { MemoryEventBus } from '@commerce/messaging/memory-event-bus';
+import { addToOutbox, type OutboxEvent, PUBLISH_TIMEOUT_MS, type RawSql, type RawTransactions, relayOnce, startRelay, SWEEP_AFTER_MS } from '@commerce/messaging/outbox';
 import { cloneDatabase } from './support/postgres.js';
 
 const template = inject('templateDatabase');

@@ -2,8 +2,8 @@
 // RateLimit-* headers, one budget across replicas) and field limits in the subgraphs (free-text
 // search per client), shared through Redis by every replica.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { RedisRateLimitStore } from '@commerce/shared/field-rate-limit';
-import { closeRedisClient, createRedisClient } from '@commerce/shared/redis-client';
+import { RedisRateLimitStore } from '@commerce/subgraph-kit/field-rate-limit';
+import { closeRedisClient, createRedisClient } from '@commerce/platform/redis-client';
 import { metricValue, startGraph, type TestGraph } from './support/graph.js';
 import { uniquePrefix } from './support/redis.js';
 

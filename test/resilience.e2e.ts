@@ -8,7 +8,7 @@ import { createGatewayServer } from '@commerce/gateway';
 import { gatewayConfig } from '@commerce/gateway/config';
 import { userIdFor } from '@commerce/db/ids';
 import { generateSeed } from '@commerce/db/seed-data';
-import type { Service } from '@commerce/shared';
+import type { Service } from '@commerce/subgraph-kit';
 import { metricValue, postGraphQL, startGraph, type TestGraph } from './support/graph.js';
 
 const template = inject('templateDatabase');

@@ -1,16 +1,16 @@
 // The gateway configuration: one typed object built from the environment at start.
 import { isAbsolute, join } from 'node:path';
-import { type CacheConfig, cacheConfigOf, cacheEnv } from '@commerce/shared/cache-config';
-import { booleanFlag, ConfigError, logBufferBytes, logLevel, nodeEnv, parseEnv, port } from '@commerce/shared/env';
-import { SHUTDOWN_FITS_ISSUE, type ShutdownConfig, shutdownConfigOf, shutdownEnv, shutdownFits } from '@commerce/shared/shutdown';
-import { type TracingConfig, tracingConfig, tracingEnv } from '@commerce/shared/tracing';
+import { type CacheConfig, cacheConfigOf, cacheEnv } from '@commerce/platform/cache-config';
+import { booleanFlag, ConfigError, logBufferBytes, logLevel, nodeEnv, parseEnv, port } from '@commerce/platform/env';
+import { SHUTDOWN_FITS_ISSUE, type ShutdownConfig, shutdownConfigOf, shutdownEnv, shutdownFits } from '@commerce/platform/shutdown';
+import { type TracingConfig, tracingConfig, tracingEnv } from '@commerce/platform/tracing';
 import { z } from 'zod';
-import type { BudgetLimits } from './client-budget.js';
-import { COST_DEFAULTS, type CostModel } from './operation-cost.js';
-import type { IntrospectionPolicy } from './introspection-policy.js';
-import { QUERY_LIMIT_DEFAULTS, type QueryLimits } from './query-limits.js';
-import { EDGE_DEFAULTS, type EdgeConfig } from '@commerce/shared/service';
-import type { ResilienceConfig } from './resilient-source.js';
+import type { BudgetLimits } from './limits/client-budget.js';
+import { COST_DEFAULTS, type CostModel } from './limits/operation-cost.js';
+import type { IntrospectionPolicy } from './auth/introspection-policy.js';
+import { QUERY_LIMIT_DEFAULTS, type QueryLimits } from './limits/query-limits.js';
+import { EDGE_DEFAULTS, type EdgeConfig } from '@commerce/platform/service';
+import type { ResilienceConfig } from './federation/resilient-source.js';
 
 export interface GatewayConfig {
   nodeEnv: 'development' | 'test' | 'production';

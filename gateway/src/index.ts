@@ -1,10 +1,10 @@
-import { configOrExit } from '@commerce/shared/env';
-import { statusLine } from '@commerce/shared/logger';
-import { runUntilSignal } from '@commerce/shared/service';
-import { startTracing } from '@commerce/shared/tracing';
+import { configOrExit } from '@commerce/platform/env';
+import { statusLine } from '@commerce/platform/logger';
+import { runUntilSignal } from '@commerce/platform/service';
+import { startTracing } from '@commerce/platform/tracing';
 import { gatewayConfig } from './config.js';
 import { createGatewayServer } from './server.js';
-import { loadSupergraph } from './supergraph.js';
+import { loadSupergraph } from './federation/supergraph.js';
 
 const config = configOrExit(() => gatewayConfig());
 await startTracing(config.tracing, 'gateway'); // before the server is built: it picks the hooks up then

@@ -3,7 +3,7 @@
 import { migrate } from '@commerce/db/migrate';
 import { seed } from '@commerce/db/seed';
 import { SUBGRAPHS } from '@commerce/db/sql-runner';
-import { openDatabase } from '@commerce/shared/database';
+import { openDatabase } from '@commerce/subgraph-kit/database';
 import pg from 'pg';
 
 export const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';

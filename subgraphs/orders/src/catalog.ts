@@ -2,7 +2,7 @@
 // deleted), its name (kept on the line) and its current price (provisional until the reservation
 // captures the price of that moment). Asked of the products subgraph over HTTP, as the gateway
 // would, through its entity resolver: one request for all lines.
-import { amountToCents } from '@commerce/shared';
+import { amountToCents } from '@commerce/subgraph-kit';
 
 export interface CatalogProduct {
   id: string;

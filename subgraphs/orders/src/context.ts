@@ -1,4 +1,4 @@
-import type { RequestContext } from '@commerce/shared';
+import type { RequestContext } from '@commerce/subgraph-kit';
 import type { ProductCatalog } from './catalog.js';
 import type { Loaders } from './loaders.js';
 import type { OrdersRepository } from './repository.js';

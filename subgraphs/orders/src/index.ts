@@ -1,5 +1,5 @@
-import { configOrExit, runUntilSignal, subgraphConfig } from '@commerce/shared';
-import { startTracing } from '@commerce/shared/tracing';
+import { configOrExit, runUntilSignal, subgraphConfig } from '@commerce/subgraph-kit';
+import { startTracing } from '@commerce/platform/tracing';
 import { createOrdersServer } from './server.js';
 
 const config = configOrExit(() => subgraphConfig('orders'));

@@ -1,6 +1,6 @@
 // What the orders subgraph accepts from clients, validated at the boundary.
 import { createHash } from 'node:crypto';
-import { isUuid } from '@commerce/shared';
+import { isUuid } from '@commerce/subgraph-kit';
 import { z } from 'zod';
 
 export const MAX_LINES = 20;

@@ -1,6 +1,6 @@
 // Batch functions against an in-memory stand-in for the repository (the real SQL is covered by
 // the e2e tests): one result per key, in key order, one repository call per batch.
-import { encodeCursor } from '@commerce/shared';
+import { encodeCursor } from '@commerce/subgraph-kit';
 import { describe, expect, it } from 'vitest';
 import type { OrderStatus } from './generated/prisma/client.js';
 import { batchItems, batchUserOrders, type UserOrdersKey } from './loaders.js';

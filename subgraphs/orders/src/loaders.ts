@@ -1,5 +1,5 @@
 // Per-request DataLoaders: one SQL statement per batch, one result per key, in key order.
-import { cursorFor, decodeKeyset, entityTag, isUuid, listTag, manyByKey, pageRequest, type RequestCache, toConnection } from '@commerce/shared';
+import { cursorFor, decodeKeyset, entityTag, isUuid, listTag, manyByKey, pageRequest, type RequestCache, toConnection } from '@commerce/subgraph-kit';
 import DataLoader from 'dataloader';
 import type { OrderStatus } from './generated/prisma/client.js';
 import { type OrderItemRow, type OrderPage, type OrderRow, type OrdersRepository, USER_ORDERS } from './repository.js';

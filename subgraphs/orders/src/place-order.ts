@@ -2,7 +2,7 @@
 // PENDING order with its OrderPlaced event in one transaction, then wait a bounded time for the
 // reservation's outcome. Expected refusals are userErrors and write nothing.
 import { GraphQLError } from 'graphql';
-import { isUniqueViolation, type OutboxEvent, parseInput, requireUser, type UserError, userError } from '@commerce/shared';
+import { isUniqueViolation, type OutboxEvent, parseInput, requireUser, type UserError, userError } from '@commerce/subgraph-kit';
 import { CatalogUnavailableError, type ProductCatalog } from './catalog.js';
 import type { Context } from './context.js';
 import { MAX_QUANTITY, mergeLines, placeOrderInput, requestHash } from './inputs.js';

@@ -1,6 +1,6 @@
 // The only file of the orders subgraph that talks to Prisma.
 import { randomUUID } from 'node:crypto';
-import { addToOutbox, type CountedConnection, type OutboxEvent, EVENT, type KeysetOrder, markProcessed, ORDER_EVENTS, type RawSql, type RawTransactions, type StockRejected, type StockReserved } from '@commerce/shared';
+import { addToOutbox, type CountedConnection, type OutboxEvent, EVENT, type KeysetOrder, markProcessed, ORDER_EVENTS, type RawSql, type RawTransactions, type StockRejected, type StockReserved } from '@commerce/subgraph-kit';
 import { Prisma, type Order, type OrderItem, type OrderStatus, type PrismaClient } from './generated/prisma/client.js';
 
 export type OrderRow = Order;

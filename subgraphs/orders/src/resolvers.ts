@@ -1,9 +1,9 @@
 // Thin resolvers: unpack arguments, call a loader or the repository.
-import { DateTime, money, requireSelfOrAdmin, type Viewer } from '@commerce/shared';
+import { DateTime, money, requireSelfOrAdmin, type Viewer } from '@commerce/subgraph-kit';
 import type { RejectionReason, Resolvers } from './generated/resolvers-types.js';
 import type { OrderRow } from './repository.js';
 import { placeOrder } from './place-order.js';
-import { isUuid, userError } from '@commerce/shared';
+import { isUuid, userError } from '@commerce/subgraph-kit';
 
 /** An order is its owner's and the admins' to see, however it is reached (query, entity, list). */
 function visible(order: OrderRow | null, viewer: Viewer | null): OrderRow | null {

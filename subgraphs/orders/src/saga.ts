@@ -3,7 +3,7 @@
 // the wait placeOrder does for that answer. Every state change purges the order's cache tags
 // after its transaction commits.
 import { EventEmitter } from 'node:events';
-import { consume, entityTag, EVENT, type EventBus, type Logger, type OutboxEvent, runInBackground, type SagaConfig, STOCK_EVENTS, type StockRejected, type StockReserved, startRelay, type SubgraphCache } from '@commerce/shared';
+import { consume, entityTag, EVENT, type EventBus, type Logger, type OutboxEvent, runInBackground, type SagaConfig, STOCK_EVENTS, type StockRejected, type StockReserved, startRelay, type SubgraphCache } from '@commerce/subgraph-kit';
 import { userOrdersTag } from './loaders.js';
 import { IDEMPOTENCY_KEEP_MS, type OrderRow, type OrdersRepository } from './repository.js';
 

@@ -1,5 +1,5 @@
 // Builds the orders subgraph (no listening): database, Prisma, loaders, resolvers, the saga, HTTP shell.
-import { createSubgraphService, prepareSubgraph, requireSharedBus, type Service, type SubgraphConfig, type SubgraphDependencies } from '@commerce/shared';
+import { createSubgraphService, prepareSubgraph, requireSharedBus, type Service, type SubgraphConfig, type SubgraphDependencies } from '@commerce/subgraph-kit';
 import { ProductCatalog } from './catalog.js';
 import { PrismaClient } from './generated/prisma/client.js';
 import { createLoaders } from './loaders.js';

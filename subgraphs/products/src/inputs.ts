@@ -1,5 +1,5 @@
 // What the products subgraph accepts from clients, validated at the boundary.
-import { amountToCents } from '@commerce/shared';
+import { amountToCents } from '@commerce/subgraph-kit';
 import { z } from 'zod';
 
 const MAX_PRICE_CENTS = 999_999_999; // 9,999,999.99

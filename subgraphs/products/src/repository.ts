@@ -1,6 +1,6 @@
 // The only file of the products subgraph that talks to Prisma.
 import { randomUUID } from 'node:crypto';
-import { addToOutbox, type CountedConnection, type OutboxEvent, EVENT, keysetQuery, type KeysetOrder, markProcessed, type OrderPlaced, type PageRequest, type RawSql, type RawTransactions, type RejectionReason, type SagaLine, STOCK_EVENTS } from '@commerce/shared';
+import { addToOutbox, type CountedConnection, type OutboxEvent, EVENT, keysetQuery, type KeysetOrder, markProcessed, type OrderPlaced, type PageRequest, type RawSql, type RawTransactions, type RejectionReason, type SagaLine, STOCK_EVENTS } from '@commerce/subgraph-kit';
 import type { Prisma, PrismaClient, Product } from './generated/prisma/client.js';
 
 export type ProductRow = Product;

@@ -1,7 +1,7 @@
 // Thin resolvers: unpack arguments, call a loader or the repository.
 import {
   badUserInput, cursorFor, DateTime, entityTag, listTag, isUniqueViolation, isUuid, money, pageRequest, parseAmount, parseInput, requireAdmin, toConnection, userError,
-} from '@commerce/shared';
+} from '@commerce/subgraph-kit';
 import { createProductInput, updateProductInput } from './inputs.js';
 import type { ProductFilter, ProductOrderField, Resolvers } from './generated/resolvers-types.js';
 import { type ProductFilterInput, productOrder, type ProductSortField } from './repository.js';

@@ -1,7 +1,7 @@
 // products' side of the order saga: reserves stock for OrderPlaced and gives it back for
 // OrderCancelled (repository.ts does both atomically), publishes its answers from the outbox, and
 // purges the changed products' cache tags after each commit, so no cached stock is ever stale.
-import { consume, entityTag, EVENT, type EventBus, listTag, type Logger, type OrderCancelled, type OrderPlaced, ORDER_EVENTS, type SagaConfig, startRelay, type SubgraphCache } from '@commerce/shared';
+import { consume, entityTag, EVENT, type EventBus, listTag, type Logger, type OrderCancelled, type OrderPlaced, ORDER_EVENTS, type SagaConfig, startRelay, type SubgraphCache } from '@commerce/subgraph-kit';
 import type { ProductsRepository } from './repository.js';
 
 export interface StockSaga {

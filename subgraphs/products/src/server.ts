@@ -1,5 +1,5 @@
 // Builds the products subgraph (no listening): database, Prisma, loaders, resolvers, HTTP shell.
-import { createSubgraphService, prepareSubgraph, requireSharedBus, type Service, type SubgraphConfig, type SubgraphDependencies } from '@commerce/shared';
+import { createSubgraphService, prepareSubgraph, requireSharedBus, type Service, type SubgraphConfig, type SubgraphDependencies } from '@commerce/subgraph-kit';
 import { PrismaClient } from './generated/prisma/client.js';
 import { createLoaders } from './loaders.js';
 import { ProductsRepository } from './repository.js';

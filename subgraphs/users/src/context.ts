@@ -1,4 +1,4 @@
-import type { RequestContext } from '@commerce/shared';
+import type { RequestContext } from '@commerce/subgraph-kit';
 import type { Loaders } from './loaders.js';
 import type { UsersRepository } from './repository.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { uncachedRequest } from '@commerce/shared/testing';
+import { uncachedRequest } from '@commerce/subgraph-kit/testing';
 import { createLoaders } from './loaders.js';
 import type { UserRow, UsersRepository } from './repository.js';
 

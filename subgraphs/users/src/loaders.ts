@@ -1,6 +1,6 @@
 // Per-request DataLoaders: one SQL statement per batch, one result per key, in key order; rows
 // by id read through the shared entity cache.
-import type { RequestCache } from '@commerce/shared';
+import type { RequestCache } from '@commerce/subgraph-kit';
 import DataLoader from 'dataloader';
 import type { UserRow, UsersRepository } from './repository.js';
 

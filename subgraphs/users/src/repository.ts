@@ -1,5 +1,5 @@
 // The only file of the users subgraph that talks to Prisma.
-import { type CountedConnection, keysetQuery, type KeysetOrder, type PageRequest } from '@commerce/shared';
+import { type CountedConnection, keysetQuery, type KeysetOrder, type PageRequest } from '@commerce/subgraph-kit';
 import { createHash, randomUUID } from 'node:crypto';
 import type { ApiClient, PrismaClient, User } from './generated/prisma/client.js';
 

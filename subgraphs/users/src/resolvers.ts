@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   cursorFor, DateTime, entityTag, forbidden, listTag, isUniqueViolation, pageRequest, parseInput, requireAdmin, requireSelfOrAdmin, requireUser, toConnection, userError,
-} from '@commerce/shared';
+} from '@commerce/subgraph-kit';
 import type { Resolvers } from './generated/resolvers-types.js';
 import { createApiClientInput, updateMeInput } from './inputs.js';
 import { USER_ORDER } from './repository.js';

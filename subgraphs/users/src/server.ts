@@ -1,5 +1,5 @@
 // Builds the users subgraph (no listening): database, Prisma, loaders, resolvers, HTTP shell.
-import { createSubgraphService, prepareSubgraph, type Service, type SubgraphConfig, type SubgraphDependencies } from '@commerce/shared';
+import { createSubgraphService, prepareSubgraph, type Service, type SubgraphConfig, type SubgraphDependencies } from '@commerce/subgraph-kit';
 import { PrismaClient } from './generated/prisma/client.js';
 import { createLoaders } from './loaders.js';
 import { UsersRepository } from './repository.js';

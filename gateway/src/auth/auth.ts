@@ -1,0 +1,70 @@
+// Authentication at the edge: a user JWT (HS256 secret or a JWKS), a partner API key (verified by
+// the graph that owns API clients), or nobody. A credential that is present but wrong is HTTP 401
+// with code UNAUTHENTICATED — never a silent fall-back to anonymous.
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Identity } from '@commerce/platform/identity';
+import { unauthenticatedRequest as unauthenticated } from '@commerce/platform/auth';
+import { createRemoteJWKSet, errors as joseErrors, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import type { ApiKeyVerifier } from './api-keys.js';
+import type { AuthConfig } from '../config.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface UserTokenKey {
+  key: Uint8Array | JWTVerifyGetKey;
+  /** Only these algorithms verify: `none` and algorithm confusion (an RSA public key used as an HMAC secret) never do. */
+  algorithms: string[];
+}
+
+export function userTokenKey(config: AuthConfig, developmentSecret: () => string): UserTokenKey {
+  switch (config.userTokens.kind) {
+    case 'jwks':
+      return { key: createRemoteJWKSet(new URL(config.userTokens.url), { timeoutDuration: 3000, cooldownDuration: 30_000 }), algorithms: ['RS256', 'ES256'] };
+    case 'secret':
+      return { key: new TextEncoder().encode(config.userTokens.secret), algorithms: ['HS256'] };
+    case 'development':
+      return { key: new TextEncoder().encode(developmentSecret()), algorithms: ['HS256'] };
+  }
+}
+
+export class Authenticator {
+  constructor(
+    private readonly config: AuthConfig,
+    private readonly tokenKey: UserTokenKey,
+    private readonly apiKeys: ApiKeyVerifier | null,
+  ) {}
+
+  async authenticate(headers: IncomingHttpHeaders): Promise<Identity> {
+    const authorization = headers.authorization;
+    const apiKey = headers['x-api-key'];
+    if (authorization !== undefined && apiKey !== undefined) throw unauthenticated('send either a bearer token or an API key, not both');
+    if (authorization !== undefined) return this.user(authorization);
+    if (apiKey !== undefined) return this.partner(apiKey);
+    return { kind: 'anonymous' };
+  }
+
+  private async user(authorization: string): Promise<Identity> {
+    const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(authorization);
+    if (!match) throw unauthenticated('the Authorization header must be "Bearer <JWT>"');
+    let payload: Record<string, unknown>;
+    try {
+      const key = this.tokenKey.key;
+      const options = { issuer: this.config.issuer, audience: this.config.audience, algorithms: this.tokenKey.algorithms, requiredClaims: ['exp', 'sub'] };
+      ({ payload } = typeof key === 'function' ? await jwtVerify(match[1] as string, key, options) : await jwtVerify(match[1] as string, key, options));
+    } catch (error) {
+      throw unauthenticated(error instanceof joseErrors.JWTExpired ? 'token expired' : error instanceof joseErrors.JWTClaimValidationFailed ? `token claim ${error.claim} rejected` : 'token not valid');
+    }
+    const role = payload.role ?? 'USER';
+    if (typeof payload.sub !== 'string' || !UUID.test(payload.sub)) throw unauthenticated('token subject is not a user id');
+    if (role !== 'USER' && role !== 'ADMIN') throw unauthenticated('token role is not USER or ADMIN');
+    return { kind: 'user', userId: payload.sub, role };
+  }
+
+  private async partner(apiKey: string | string[]): Promise<Identity> {
+    if (typeof apiKey !== 'string' || !/^[A-Za-z0-9_-]{16,128}$/.test(apiKey)) throw unauthenticated('malformed API key');
+    if (!this.apiKeys) throw unauthenticated('this graph does not accept API keys');
+    const client = await this.apiKeys.verify(apiKey);
+    if (!client) throw unauthenticated('unknown or revoked API key');
+    return { kind: 'partner', clientId: client.id, clientName: client.name, tier: client.tier };
+  }
+}

@@ -1,0 +1,129 @@
+// The subgraph configuration: one typed object built from the environment at start.
+import { isAbsolute, join } from 'node:path';
+import { z } from 'zod';
+import type { SubgraphName } from '@commerce/db/sql-runner';
+import { type CacheConfig, cacheConfigOf, cacheEnv } from '@commerce/platform/cache-config';
+import type { DatabaseTarget } from './database.js';
+import { booleanFlag, logBufferBytes, logLevel, nodeEnv, parseEnv, port, postgresUrl } from '@commerce/platform/env';
+import { SHUTDOWN_FITS_ISSUE, type ShutdownConfig, shutdownConfigOf, shutdownEnv, shutdownFits } from '@commerce/platform/shutdown';
+import { type TracingConfig, tracingConfig, tracingEnv } from '@commerce/platform/tracing';
+
+export const DEFAULT_PORTS: Record<SubgraphName, number> = { users: 4001, products: 4002, orders: 4003 };
+
+export interface SubgraphConfig {
+  name: SubgraphName;
+  nodeEnv: 'development' | 'test' | 'production';
+  host: string;
+  port: number;
+  logLevel: z.infer<typeof logLevel>;
+  /** What may wait for a slow stdout reader before log lines are dropped. */
+  logBufferBytes: number;
+  /** SIGTERM/SIGINT: ready delay and deadline (shutdown.ts). */
+  shutdown: ShutdownConfig;
+  database: DatabaseTarget;
+  /** Apply pending migrations at start (idempotent). */
+  migrateOnStart: boolean;
+  /** Write the deterministic seed at start when the tables are empty. */
+  seedOnStart: boolean;
+  /** Where embedded data and development keys live. */
+  dataDir: string;
+  /** PEM (or base64 PEM) of the gateway's identity public key; null means the development key under dataDir. */
+  identityPublicKey: string | null;
+  cache: CacheConfig;
+  /** RATE_LIMIT_ENABLED=false turns field limits off (load tests). */
+  rateLimitEnabled: boolean;
+  /** OpenTelemetry export; null (the default) loads no tracing code at all. */
+  tracing: TracingConfig | null;
+  saga: SagaConfig;
+}
+
+/** The order saga (orders and products). */
+export interface SagaConfig {
+  /** Where orders looks up the products an order names (name, price, whether it exists). */
+  productsUrl: string;
+  /** How long placeOrder waits for the reservation's outcome before answering PENDING. */
+  placeOrderWaitMs: number;
+  /** An event handed to a consumer that neither acknowledged nor failed it for this long goes to another. */
+  claimIdleMs: number;
+  /** Event consumers per process (each handles one event at a time). */
+  consumers: number;
+  /** How often the outbox relay looks for unpublished events (it is also woken after each write). */
+  relayIntervalMs: number;
+}
+
+const schema = z.object({
+  NODE_ENV: nodeEnv,
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: port.optional(),
+  LOG_LEVEL: logLevel,
+  LOG_BUFFER_BYTES: logBufferBytes,
+  ...shutdownEnv,
+  DATA_DIR: z.string().min(1).default('.data'),
+  DATABASE_URL: postgresUrl.optional(),
+  USERS_DATABASE_URL: postgresUrl.optional(),
+  PRODUCTS_DATABASE_URL: postgresUrl.optional(),
+  ORDERS_DATABASE_URL: postgresUrl.optional(),
+  MIGRATE_ON_START: booleanFlag(true),
+  SEED_ON_START: z.enum(['true', 'false', '1', '0']).optional(),
+  IDENTITY_PUBLIC_KEY: z.string().min(1).optional(),
+  ...cacheEnv,
+  RATE_LIMIT_ENABLED: booleanFlag(true),
+  PRODUCTS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  PLACE_ORDER_WAIT_MS: z.coerce.number().int().min(0).max(30_000).default(2000),
+  EVENT_CLAIM_IDLE_MS: z.coerce.number().int().min(50).max(600_000).default(10_000),
+  EVENT_CONSUMERS: z.coerce.number().int().min(1).max(64).default(4),
+  OUTBOX_RELAY_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
+  ...tracingEnv,
+})
+  .refine((env) => env.NODE_ENV !== 'production' || env.IDENTITY_PUBLIC_KEY !== undefined, {
+    path: ['IDENTITY_PUBLIC_KEY'],
+    message: 'required when NODE_ENV=production (the public key of the gateway\'s identity signing key)',
+  })
+  .refine(shutdownFits, SHUTDOWN_FITS_ISSUE);
+
+/**
+ * Where a subgraph's data lives: its own URL, else the shared DATABASE_URL in a schema named after
+ * the subgraph, else embedded PGlite under DATA_DIR/<name>.
+ */
+const dataDirOf = (env: z.infer<typeof schema>, cwd: string): string => (isAbsolute(env.DATA_DIR) ? env.DATA_DIR : join(cwd, env.DATA_DIR));
+
+export function databaseTarget(name: SubgraphName, env: z.infer<typeof schema>, cwd: string): DatabaseTarget {
+  const own = env[`${name.toUpperCase()}_DATABASE_URL` as 'USERS_DATABASE_URL'];
+  const shared = env.DATABASE_URL;
+  if (own ?? shared) {
+    const url = new URL((own ?? shared) as string);
+    const schemaName = url.searchParams.get('schema') ?? (own ? 'public' : name);
+    url.searchParams.delete('schema');
+    return { kind: 'postgres', url: url.toString(), schema: schemaName };
+  }
+  return { kind: 'pglite', dataDir: join(dataDirOf(env, cwd), name) };
+}
+
+export function subgraphConfig(name: SubgraphName, env: Record<string, string | undefined> = process.env, cwd = process.cwd()): SubgraphConfig {
+  const parsed = parseEnv(schema, env);
+  const database = databaseTarget(name, parsed, cwd);
+  return {
+    name,
+    nodeEnv: parsed.NODE_ENV,
+    host: parsed.HOST,
+    port: parsed.PORT ?? DEFAULT_PORTS[name],
+    logLevel: parsed.LOG_LEVEL,
+    logBufferBytes: parsed.LOG_BUFFER_BYTES,
+    shutdown: shutdownConfigOf(parsed),
+    database,
+    migrateOnStart: parsed.MIGRATE_ON_START,
+    seedOnStart: parsed.SEED_ON_START === undefined ? database.kind === 'pglite' : ['true', '1'].includes(parsed.SEED_ON_START),
+    dataDir: dataDirOf(parsed, cwd),
+    identityPublicKey: parsed.IDENTITY_PUBLIC_KEY ?? null,
+    cache: cacheConfigOf(parsed),
+    rateLimitEnabled: parsed.RATE_LIMIT_ENABLED,
+    tracing: tracingConfig(parsed),
+    saga: {
+      productsUrl: parsed.PRODUCTS_URL ?? `http://127.0.0.1:${DEFAULT_PORTS.products}/graphql`,
+      placeOrderWaitMs: parsed.PLACE_ORDER_WAIT_MS,
+      claimIdleMs: parsed.EVENT_CLAIM_IDLE_MS,
+      relayIntervalMs: parsed.OUTBOX_RELAY_INTERVAL_MS,
+      consumers: parsed.EVENT_CONSUMERS,
+    },
+  };
+}

@@ -1,0 +1,111 @@
+// The subgraph's side of caching: entities by id read through the shared store (cache-aside, with
+// a TTL), the tags of what each request read, and purges after writes commit. One purge removes
+// the entity entries here and every gateway response built from them, on every replica, since all
+// of them live in the same store.
+import type { Counter } from 'prom-client';
+import type { FailOpenCache } from '@commerce/platform/fail-open-cache';
+import { entityTag } from '@commerce/platform/cache-tags';
+import { isUuid } from './scalars.js';
+import { oneByKey } from './loaders.js';
+
+/** JSON that keeps Dates (Prisma rows carry them). */
+export function encodeRow(row: unknown): string {
+  return JSON.stringify(row, function replacer(this: Record<string, unknown>, key, value) {
+    const raw = this[key];
+    return raw instanceof Date ? { $date: raw.toISOString() } : value;
+  });
+}
+
+export function decodeRow<V>(text: string): V {
+  return JSON.parse(text, (_key, value) => (value !== null && typeof value === 'object' && typeof value.$date === 'string' && Object.keys(value).length === 1 ? new Date(value.$date) : value)) as V;
+}
+
+export interface CacheCounters {
+  requests: Counter<'layer' | 'result'>;
+  purges: Counter<'result'>;
+}
+
+export class SubgraphCache {
+  constructor(
+    private readonly cache: FailOpenCache | null,
+    /** `entity:<subgraph>:<version>`: a new schema never reads rows cached by an old one. */
+    private readonly namespace: string,
+    private readonly ttlMs: number,
+    private readonly counters: CacheCounters,
+  ) {}
+
+  get enabled(): boolean {
+    return this.cache !== null;
+  }
+
+  /**
+   * One row (or null) per id, in id order: cached rows from the store, the rest from `fetch` (valid
+   * ids only, one call) and then stored. Ids that are not UUIDs name no row and are answered null.
+   */
+  async rowsByIds<V extends { id: string }>(type: string, ids: readonly string[], fetch: (ids: string[]) => Promise<V[]>): Promise<Array<V | null>> {
+    const valid = [...new Set(ids.filter(isUuid))];
+    const found = new Map<string, V>();
+    const cache = this.cache;
+    if (cache && valid.length > 0) {
+      const keys = valid.map((id) => `${this.namespace}:${type}:${id}`);
+      // The clock is read before the database, so a write that commits meanwhile refuses our set.
+      const [startedAt, cached] = await Promise.all([cache.clock(), cache.get(keys)]);
+      if (cached === null) this.counters.requests.inc({ layer: 'entity', result: 'bypass' }, valid.length);
+      const missing = valid.filter((id, i) => {
+        const text = cached?.[i];
+        if (text == null) return true;
+        found.set(id, decodeRow<V>(text));
+        return false;
+      });
+      if (cached !== null) {
+        this.counters.requests.inc({ layer: 'entity', result: 'hit' }, valid.length - missing.length);
+        this.counters.requests.inc({ layer: 'entity', result: 'miss' }, missing.length);
+      }
+      if (missing.length > 0) {
+        for (const row of await fetch(missing)) {
+          found.set(row.id, row);
+          if (startedAt !== null && cached !== null) {
+            void cache.set({ key: `${this.namespace}:${type}:${row.id}`, value: encodeRow(row), ttlMs: this.ttlMs, tags: [entityTag(type, row.id)], readStartedAt: startedAt });
+          }
+        }
+      }
+    } else if (valid.length > 0) {
+      for (const row of await fetch(valid)) found.set(row.id, row);
+    }
+    return oneByKey(ids, [...found.values()], (row) => row.id);
+  }
+
+  /** After a write commits: every entry built from these tags goes, here and at every gateway. */
+  async purge(tags: readonly string[]): Promise<void> {
+    if (!this.cache || tags.length === 0) return;
+    const done = await this.cache.purge(tags);
+    this.counters.purges.inc({ result: done ? 'ok' : 'deferred' });
+  }
+}
+
+/** The per-request face of the cache: what this request read (its tags), and purges. */
+export class RequestCache {
+  readonly tags = new Set<string>();
+
+  constructor(private readonly shared: SubgraphCache) {}
+
+  /** Notes that this response was built from these (lists, usually; entities tag themselves). */
+  tag(...tags: string[]): void {
+    for (const tag of tags) this.tags.add(tag);
+  }
+
+  /** Rows by id through the entity cache; every id asked for tags the response (a null too). */
+  rowsByIds<V extends { id: string }>(type: string, ids: readonly string[], fetch: (ids: string[]) => Promise<V[]>): Promise<Array<V | null>> {
+    for (const id of ids) if (isUuid(id)) this.tags.add(entityTag(type, id));
+    return this.shared.rowsByIds(type, ids, fetch);
+  }
+
+  /** Tags rows that a list read returned. */
+  tagRows(type: string, rows: ReadonlyArray<{ id: string }>): void {
+    for (const row of rows) this.tags.add(entityTag(type, row.id));
+  }
+
+  purge(tags: readonly string[]): Promise<void> {
+    return this.shared.purge(tags);
+  }
+}
