@@ -5,7 +5,7 @@ const require = createRequire(import.meta.url);
 
 export default defineConfig({
   // Apollo loads graphql's CJS build; make test files use the same copy, or schemas built in one
-  // "realm" are rejected by the other (NOTES.md).
+  // "realm" are rejected by the other.
   resolve: { alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }] },
   test: {
     projects: [

@@ -1,4 +1,4 @@
-// The seed's promises (README, ARCHITECTURE.md): counts, accounts, and determinism.
+// The seed's promises (docs/operations.md, "The seed"): counts, accounts, and determinism.
 import { describe, expect, it } from 'vitest';
 import { userIdFor } from './ids.js';
 import { CATEGORIES, generateSeed } from './seed-data.js';

@@ -1,7 +1,7 @@
 // Generates the Prisma clients (offline) and the resolver types from the SDL, for the subgraphs
 // named on the command line (default: all three). Runs at postinstall and as turbo's `generate`.
 // Prisma's CLI would try to download a native schema engine; generate never runs it, so pointing
-// the variable at any existing file keeps it offline (see NOTES.md).
+// the variable at any existing file keeps it offline.
 import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,4 +1,4 @@
-// Request failures are GraphQLErrors with a stable extensions.code (see ARCHITECTURE.md).
+// Request failures are GraphQLErrors with a stable extensions.code (the codes: docs/api.md, "Error codes").
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 
 export const ErrorCode = {
