@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { IDENTITY_HEADER } from '@commerce/platform/identity';
 import { GraphQLError } from 'graphql';
+import { LRUCache } from 'lru-cache';
 
 export interface ApiClientInfo {
   id: string;
@@ -15,7 +16,7 @@ const LOOKUP = 'query ApiClientByKey($key: String!) { _apiClientByKey(key: $key)
 const MAX_ENTRIES = 10_000;
 
 export class ApiKeyVerifier {
-  private readonly cache = new Map<string, { client: ApiClientInfo | null; expires: number }>();
+  private readonly cache = new LRUCache<string, { client: ApiClientInfo | null }>({ max: MAX_ENTRIES });
 
   constructor(
     private readonly url: string,
@@ -26,11 +27,11 @@ export class ApiKeyVerifier {
   async verify(apiKey: string): Promise<ApiClientInfo | null> {
     const id = createHash('sha256').update(apiKey).digest('hex');
     const cached = this.cache.get(id);
-    if (cached && cached.expires > Date.now()) return cached.client;
+    if (cached) return cached.client;
     const client = await this.lookup(apiKey);
-    if (this.cache.size >= MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value as string);
     // Refusals are remembered for less time, so a key created a moment ago starts working soon.
-    this.cache.set(id, { client, expires: Date.now() + (client ? this.ttlMs : Math.min(this.ttlMs, 5000)) });
+    const ttl = client ? this.ttlMs : Math.min(this.ttlMs, 5000);
+    if (ttl > 0) this.cache.set(id, { client }, { ttl });
     return client;
   }
 

@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
+import { LRUCache } from 'lru-cache';
 import Negotiator from 'negotiator';
 import type { FailOpenCache } from '@commerce/platform/fail-open-cache';
 import type { Logger } from '@commerce/platform/logger';
@@ -66,7 +67,7 @@ const GRAPHQL_RESPONSE_TYPE = 'application/graphql-response+json; charset=utf-8'
 const COMPRESSED_MAX_BYTES = 16 * 1024 * 1024;
 
 export class HitLane {
-  private readonly learned = new Map<string, LearnedRequest>();
+  private readonly learned = new LRUCache<string, LearnedRequest>({ max: LEARNED_MAX });
   private readonly tickets = new WeakMap<IncomingMessage, LaneTicket>();
   private readonly compressed = new Map<string, Buffer>();
   private compressedBytes = 0;
@@ -80,8 +81,6 @@ export class HitLane {
 
   /** Called by the full path once it has answered a body publicly from (or into) the cache. */
   learn(fingerprint: string, learned: LearnedRequest): void {
-    this.learned.delete(fingerprint);
-    if (this.learned.size >= LEARNED_MAX) this.learned.delete(this.learned.keys().next().value as string);
     this.learned.set(fingerprint, learned);
   }
 

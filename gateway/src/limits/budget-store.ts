@@ -6,6 +6,7 @@
 import { checkPrefix } from '@commerce/platform/cache-store';
 import { luaScript, type RedisClient, runScript } from '@commerce/platform/redis-client';
 import { within } from '@commerce/platform/within';
+import { LRUCache } from 'lru-cache';
 
 export interface BucketLimit {
   capacity: number;
@@ -46,9 +47,11 @@ function decision(allowed: boolean, tokens: number, cost: number, limit: BucketL
 }
 
 export class MemoryBudgetStore implements BudgetStore {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly buckets: LRUCache<string, { tokens: number; at: number }>;
 
-  constructor(private readonly maxBuckets = 100_000, private readonly now: () => number = Date.now) {}
+  constructor(maxBuckets = 100_000, private readonly now: () => number = Date.now) {
+    this.buckets = new LRUCache({ max: maxBuckets });
+  }
 
   async take(key: string, cost: number, limit: BucketLimit): Promise<BudgetDecision> {
     return this.takeNow(key, cost, limit);
@@ -58,8 +61,6 @@ export class MemoryBudgetStore implements BudgetStore {
     const now = this.now();
     const bucket = this.buckets.get(key);
     const step = bucketStep(bucket?.tokens ?? limit.capacity, bucket ? now - bucket.at : 0, cost, limit);
-    this.buckets.delete(key); // re-inserted last: Map order makes the first entry the least recently used
-    if (this.buckets.size >= this.maxBuckets) this.buckets.delete(this.buckets.keys().next().value as string);
     this.buckets.set(key, { tokens: step.tokens, at: now });
     return decision(step.allowed, step.tokens, cost, limit, source);
   }

@@ -7,6 +7,7 @@
 // measure reused wherever it is spread (never by expanding it). A rejection names the limit: HTTP 400, code
 // QUERY_LIMIT_EXCEEDED, extensions.limit / max / found.
 import { type DefinitionNode, type FragmentDefinitionNode, GraphQLError, Kind, parse, type SelectionSetNode } from 'graphql';
+import { LRUCache } from 'lru-cache';
 
 export interface QueryLimits {
   /** Lexical tokens in the whole document (stops huge documents during parsing). */
@@ -310,7 +311,7 @@ const ACCEPTED_TEXT_MAX = 10_000;
 
 /** The limits as the gateway applies them to each request: documents (remembered once accepted) and variables. */
 export class DocumentLimits {
-  private readonly accepted = new Set<string>();
+  private readonly accepted = new LRUCache<string, true>({ max: ACCEPTED_MAX });
 
   constructor(readonly limits: QueryLimits) {}
 
@@ -319,8 +320,7 @@ export class DocumentLimits {
     if (this.accepted.has(text)) return;
     checkQueryLimits(text, this.limits);
     if (text.length > ACCEPTED_TEXT_MAX) return;
-    if (this.accepted.size >= ACCEPTED_MAX) this.accepted.delete(this.accepted.values().next().value as string);
-    this.accepted.add(text);
+    this.accepted.set(text, true);
   }
 
   /**

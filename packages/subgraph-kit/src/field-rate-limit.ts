@@ -9,18 +9,17 @@ import type { Counter } from 'prom-client';
 import type { Identity } from '@commerce/platform/identity';
 import { luaScript, type RedisClient, runScript } from '@commerce/platform/redis-client';
 import { within } from '@commerce/platform/within';
+import { LRUCache } from 'lru-cache';
 
 export class MemoryRateLimitStore implements Store {
-  private readonly windows = new Map<string, { timestamps: readonly number[]; expiresAt: number }>();
+  private readonly windows = new LRUCache<string, { timestamps: readonly number[] }>({ max: 100_000 });
 
   getForIdentity(identity: LimitIdentity): readonly number[] {
-    const entry = this.windows.get(keyOf(identity));
-    return entry && entry.expiresAt > Date.now() ? entry.timestamps : [];
+    return this.windows.get(keyOf(identity))?.timestamps ?? [];
   }
 
   setForIdentity(identity: LimitIdentity, timestamps: readonly number[], windowMs = 60_000): void {
-    if (this.windows.size > 100_000) this.windows.delete(this.windows.keys().next().value as string);
-    this.windows.set(keyOf(identity), { timestamps, expiresAt: Date.now() + windowMs });
+    this.windows.set(keyOf(identity), { timestamps }, { ttl: windowMs });
   }
 }
 
