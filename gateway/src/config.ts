@@ -1,7 +1,7 @@
 // The gateway configuration: one typed object built from the environment at start.
 import { isAbsolute, join } from 'node:path';
 import { type CacheConfig, cacheConfigOf, cacheEnv } from '@commerce/platform/cache-config';
-import { booleanFlag, ConfigError, logBufferBytes, logLevel, nodeEnv, parseEnv, port } from '@commerce/platform/env';
+import { booleanFlag, ConfigError, logBufferBytes, logLevel, nodeEnv, parseEnv, port, type ProcessConfig } from '@commerce/platform/env';
 import { SHUTDOWN_FITS_ISSUE, type ShutdownConfig, shutdownConfigOf, shutdownEnv, shutdownFits } from '@commerce/platform/shutdown';
 import { type TracingConfig, tracingConfig, tracingEnv } from '@commerce/platform/tracing';
 import { z } from 'zod';
@@ -12,15 +12,7 @@ import { QUERY_LIMIT_DEFAULTS, type QueryLimits } from './limits/query-limits.js
 import { EDGE_DEFAULTS, type EdgeConfig } from '@commerce/platform/service';
 import type { ResilienceConfig } from './federation/resilient-source.js';
 
-export interface GatewayConfig {
-  nodeEnv: 'development' | 'test' | 'production';
-  host: string;
-  port: number;
-  logLevel: z.infer<typeof logLevel>;
-  /** What may wait for a slow stdout reader before log lines are dropped. */
-  logBufferBytes: number;
-  /** SIGTERM/SIGINT: ready delay and deadline (shutdown.ts). */
-  shutdown: ShutdownConfig;
+export interface GatewayConfig extends ProcessConfig {
   /** The supergraph file the gateway runs from (it never needs the subgraphs up to start). */
   supergraphPath: string;
   /** URL overrides by graph name in upper case, from SUBGRAPH_URL_<NAME>. */

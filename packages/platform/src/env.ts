@@ -1,5 +1,6 @@
 // Configuration is read once, validated and typed; a bad environment prints every problem and exits 1.
 import { z } from 'zod';
+import type { ShutdownConfig } from './shutdown.js';
 import { LOG_BUFFER_DEFAULT_BYTES } from './logger.js';
 
 export class ConfigError extends Error {
@@ -35,3 +36,15 @@ export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trac
 /** LOG_BUFFER_BYTES: how much log output may wait for a slow stdout reader before lines are dropped. */
 export const logBufferBytes = z.coerce.number().int().min(4096).max(256 * 1024 * 1024).default(LOG_BUFFER_DEFAULT_BYTES);
 export const postgresUrl = z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// or postgresql:// URL');
+
+/** What every service process is configured with, whichever service it is. */
+export interface ProcessConfig {
+  nodeEnv: 'development' | 'test' | 'production';
+  host: string;
+  port: number;
+  logLevel: z.infer<typeof logLevel>;
+  /** What may wait for a slow stdout reader before log lines are dropped. */
+  logBufferBytes: number;
+  /** SIGTERM/SIGINT: ready delay and deadline (shutdown.ts). */
+  shutdown: ShutdownConfig;
+}

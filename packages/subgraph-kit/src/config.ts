@@ -4,22 +4,14 @@ import { z } from 'zod';
 import type { SubgraphName } from '@commerce/db/sql-runner';
 import { type CacheConfig, cacheConfigOf, cacheEnv } from '@commerce/platform/cache-config';
 import type { DatabaseTarget } from './database.js';
-import { booleanFlag, logBufferBytes, logLevel, nodeEnv, parseEnv, port, postgresUrl } from '@commerce/platform/env';
+import { booleanFlag, logBufferBytes, logLevel, nodeEnv, parseEnv, port, postgresUrl, type ProcessConfig } from '@commerce/platform/env';
 import { SHUTDOWN_FITS_ISSUE, type ShutdownConfig, shutdownConfigOf, shutdownEnv, shutdownFits } from '@commerce/platform/shutdown';
 import { type TracingConfig, tracingConfig, tracingEnv } from '@commerce/platform/tracing';
 
 export const DEFAULT_PORTS: Record<SubgraphName, number> = { users: 4001, products: 4002, orders: 4003 };
 
-export interface SubgraphConfig {
+export interface SubgraphConfig extends ProcessConfig {
   name: SubgraphName;
-  nodeEnv: 'development' | 'test' | 'production';
-  host: string;
-  port: number;
-  logLevel: z.infer<typeof logLevel>;
-  /** What may wait for a slow stdout reader before log lines are dropped. */
-  logBufferBytes: number;
-  /** SIGTERM/SIGINT: ready delay and deadline (shutdown.ts). */
-  shutdown: ShutdownConfig;
   database: DatabaseTarget;
   /** Apply pending migrations at start (idempotent). */
   migrateOnStart: boolean;
