@@ -90,20 +90,55 @@ describe.each(backends)('%s cache store', (_name, make) => {
 
   it('a thousand interleaved reads and purges never leave a value read before its purge', async () => {
     const store = await open();
+    // A "database" row that writers change and readers copy into the cache, as the services do:
+    // a reader takes the clock, then reads; a writer writes, then purges. No timers: each step
+    // waits for the others' progress, so the interleaving is the same on a fast or a loaded machine.
     let version = 0;
-    await Promise.all(
-      Array.from({ length: 1000 }, async (_, i) => {
-        if (i % 3 === 0) {
-          version += 1; // the "write"
-          await store.purge(['T']);
-          return;
-        }
-        const started = await store.clock();
-        const seen = version; // the "read"
-        await sleep(Math.random() * 3);
-        await store.set(entry('k', String(seen), started, ['T']));
-      }),
-    );
+    let reads = 0;
+    let purgesCalled = 0;
+    let lastPurgeDone = 0;
+    const WRITERS = 334;
+    let writersLeft = WRITERS;
+    const waiting = new Set<() => void>();
+    const progress = () => waiting.forEach((check) => check());
+    const when = (condition: () => boolean) =>
+      new Promise<void>((resolve) => {
+        const check = () => condition() && (waiting.delete(check), resolve());
+        waiting.add(check);
+        check();
+      });
+    let overtaken = 0; // sets sent after a purge that began after their read had completed
+    const admitted: string[] = [];
+    // Reader j begins once j/2 purges are through, and writer k once 2k reads have begun: reads,
+    // purges and sets keep alternating from the first operation to the last.
+    const read = async (j: number) => {
+      await when(() => lastPurgeDone >= Math.floor(j / 2));
+      const started = await store.clock();
+      const seen = version;
+      // A purge called after the clock answered ran after it: its mark is above `started`.
+      const purgesBeforeRead = purgesCalled;
+      reads += 1;
+      progress();
+      // Half the reads are slow: their set waits until a later purge has gone through.
+      if (j % 2 === 1) await when(() => lastPurgeDone > purgesBeforeRead || writersLeft === 0);
+      const late = lastPurgeDone > purgesBeforeRead;
+      const written = await store.set(entry('k', String(seen), started, ['T']));
+      if (!late) return;
+      overtaken += 1;
+      if (written) admitted.push(`read v${seen} at clock ${started}, set after purge ${lastPurgeDone}`);
+    };
+    const write = async (k: number) => {
+      await when(() => reads >= 2 * k);
+      version += 1;
+      const n = ++purgesCalled;
+      await store.purge(['T']);
+      lastPurgeDone = Math.max(lastPurgeDone, n);
+      writersLeft -= 1;
+      progress();
+    };
+    await Promise.all([...Array.from({ length: WRITERS }, (_, k) => write(k)), ...Array.from({ length: 1000 - WRITERS }, (_, j) => read(j))]);
+    expect(overtaken).toBeGreaterThan(100); // the race really happened
+    expect(admitted.slice(0, 5)).toEqual([]);
     // Whatever survived was read after the last purge, so it is the latest version.
     const [value] = await store.get(['k']);
     expect(value === null ? version : Number(value)).toBe(version);
