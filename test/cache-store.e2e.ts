@@ -2,7 +2,7 @@
 // What callers rely on: TTLs, prefixes, purge by tag, and that a value read before a purge of one
 // of its tags can never be written after it.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it, vi } from 'vitest';
 import type { CacheStore } from '@commerce/shared/cache-store';
 import { FailOpenCache } from '@commerce/shared/fail-open-cache';
 import { MemoryCacheStore } from '@commerce/shared/memory-cache-store';
@@ -44,7 +44,7 @@ describe.each(backends)('%s cache store', (_name, make) => {
     const store = await open();
     await store.set(entry('short', 'x', await store.clock(), [], 50));
     expect(await store.get(['short'])).toEqual(['x']);
-    await sleep(120);
+    await sleep(120); // on purpose: the TTL must run out
     expect(await store.get(['short'])).toEqual([null]);
     await expect(store.set(entry('forever', 'x', 0, [], 0))).rejects.toThrow(/TTL/);
   });
@@ -165,9 +165,7 @@ describe.skipIf(!redisUrl)('fail-open over a Redis that dies', () => {
       expect(cache.available).toBe(false);
 
       await redis.start();
-      const deadline = Date.now() + 10_000;
-      while (!cache.available && Date.now() < deadline) await sleep(50);
-      expect(cache.available).toBe(true); // reconnected and paid the owed purge
+      await expect.poll(() => cache.available, { timeout: 10_000 }).toBe(true); // reconnected and paid the owed purge
       const again = (await cache.clock()) as number;
       expect(await cache.set({ key: 'k2', value: 'v2', ttlMs: 60_000, tags: ['T'], readStartedAt: again })).toBe(true);
       expect(await cache.get(['k2'])).toEqual(['v2']);
@@ -195,15 +193,4 @@ describe.skipIf(!redisUrl)('fail-open over a Redis that dies', () => {
   });
 });
 
-async function waitReady(store: CacheStore): Promise<void> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    try {
-      await store.ping();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await sleep(50);
-    }
-  }
-}
+const waitReady = (store: CacheStore): Promise<void> => vi.waitFor(() => store.ping(), { timeout: 5000, interval: 50 });
