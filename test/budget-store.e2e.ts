@@ -40,13 +40,22 @@ describe.each(backends)('%s budget store', (_name, open) => {
 
   it('refills with time, never above capacity', async () => {
     const store = await open();
-    await store.take('c', 10, limit);
-    expect((await store.take('c', 2, limit)).allowed).toBe(false);
-    await sleep(1100);
-    expect(await store.take('c', 2, limit)).toMatchObject({ allowed: true });
-    await sleep(50);
-    const fresh = await store.take('d', 0, limit);
-    expect(fresh.remaining).toBe(10);
+    // Full again in half a second; watched for three times that, an uncapped bucket would reach 30.
+    const fast = { capacity: 10, refillPerSecond: 20 };
+    expect(await store.take('c', 10, fast)).toMatchObject({ allowed: true, remaining: 0 });
+    expect((await store.take('c', 10, fast)).allowed).toBe(false);
+    // Looked at (cost 0) every 100 ms, which also keeps the Redis key from expiring (an expired
+    // bucket starts afresh at capacity, and would hide an overfilled one).
+    const levels: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      await sleep(100); // on purpose: time refills the bucket
+      levels.push((await store.take('c', 0, fast)).remaining);
+    }
+    expect(levels).toEqual([...levels].sort((a, b) => a - b)); // it filled…
+    expect(Math.max(...levels)).toBe(10); // …up to its capacity and no further
+    expect(levels.at(-1)).toBe(10);
+    expect(await store.take('c', 11, fast)).toMatchObject({ allowed: false, remaining: 10 });
+    expect(await store.take('c', 10, fast)).toMatchObject({ allowed: true, remaining: 0 });
   });
 
   it('an operation costing more than the capacity never fits', async () => {
