@@ -15,6 +15,7 @@ import { metricValue } from './support/graph.js';
 import { type Load, type Outcome, percentile, startLoad } from './support/load.js';
 import { cloneDatabase } from './support/postgres.js';
 import { type ProcessGraph, startProcessGraph } from './support/process-graph.js';
+import { REDIS_URL } from './support/redis.js';
 
 const template = inject('templateDatabase');
 const PRODUCT = generateSeed().products[0]!.id;
@@ -104,7 +105,7 @@ describe.skipIf(!template)('chaos under load (separate processes)', () => {
     const clone = await cloneDatabase(template as string);
     ({ url: databaseUrl, drop } = clone);
     graph = await startProcessGraph(databaseUrl, {
-      env: { REDIS_URL: 'redis://127.0.0.1:6379', CACHE_ENABLED: 'false', RATE_LIMIT_ENABLED: 'false' },
+      env: { REDIS_URL, CACHE_ENABLED: 'false', RATE_LIMIT_ENABLED: 'false' },
       gatewayEnv: { SUBGRAPH_TIMEOUT_MS: String(TIMEOUT_MS), BREAKER_RESET_MS: String(BREAKER_RESET_MS) },
     });
     void graph.process('gateway').exited.then(() => (gatewayExited = true));
