@@ -9,7 +9,7 @@
 // are about live subgraph fetches, and ten workers from one client would otherwise exhaust a budget.
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { generateSeed } from '@commerce/db/seed-data';
 import { metricValue } from './support/graph.js';
 import { type Load, type Outcome, percentile, startLoad } from './support/load.js';
@@ -71,13 +71,9 @@ const ms = (values: number[]) => `p50 ${percentile(values, 50).toFixed(0)} ms, p
 const describeOther = (outcomes: Outcome[]) => outcomes.filter((o) => verdict(o) === 'other').slice(0, 3).map((o) => `${o.status} ${o.failure ?? JSON.stringify(o.body).slice(0, 400)}`);
 
 /** Resolves with the first outcome after `since` that `accept`s, waiting at most `within` ms. */
-async function firstAfter(load: Load, since: number, accept: (o: Outcome) => boolean, within: number): Promise<Outcome | undefined> {
-  const deadline = Date.now() + within;
-  for (;;) {
-    const found = load.outcomes.find((o) => o.sentAt >= since && accept(o));
-    if (found || Date.now() > deadline) return found;
-    await sleep(20);
-  }
+function firstAfter(load: Load, since: number, accept: (o: Outcome) => boolean, within: number, what: string): Promise<Outcome> {
+  const found = () => load.outcomes.find((o) => o.sentAt >= since && accept(o));
+  return vi.waitFor(() => found() ?? Promise.reject(new Error(`no ${what} within ${within} ms`)), { timeout: within, interval: 20 });
 }
 
 /** Polls a gauge and records each change with its time (the breaker's transitions). */
@@ -133,13 +129,13 @@ describe.skipIf(!template)('chaos under load (separate processes)', () => {
       graph.signal('orders', 'SIGKILL');
       await graph.process('orders').exited;
       const goneAt = Date.now();
-      await sleep(3000);
+      await sleep(3000); // on purpose: three seconds of load with orders dead
       const restartAt = Date.now();
       await graph.start('orders');
       restarted = true;
       const readyAt = Date.now();
-      const firstFull = await firstAfter(load, readyAt, (o) => verdict(o) === 'full', RECOVERY_BOUND_MS + 5000);
-      await sleep(2000);
+      const firstFull = await firstAfter(load, readyAt, (o) => verdict(o) === 'full', RECOVERY_BOUND_MS + 5000, 'full answer after the restart');
+      await sleep(2000); // on purpose: two seconds of load after recovery
       const outcomes = await load.stop();
 
       const before = outcomes.filter((o) => o.at < killedAt);
@@ -177,15 +173,13 @@ describe.skipIf(!template)('chaos under load (separate processes)', () => {
       await load.warmedUp(WARM_ANSWERS);
       const stoppedAt = Date.now();
       graph.signal('products', 'SIGSTOP');
-      const deadline = Date.now() + 25_000;
-      while (!breaker.changes.some((c) => c.at > stoppedAt && c.value === 2) && Date.now() < deadline) await sleep(50);
-      const openAt = breaker.changes.find((c) => c.at > stoppedAt && c.value === 2)?.at;
-      await sleep(3000); // open: failing fast, a probe every BREAKER_RESET_MS
+      const openAt = await vi.waitFor(() => breaker.changes.find((c) => c.at > stoppedAt && c.value === 2)?.at ?? Promise.reject(new Error('the breaker did not open within 25 s')), { timeout: 25_000, interval: 50 });
+      await sleep(3000); // on purpose: open, failing fast, a probe every BREAKER_RESET_MS
       const contAt = Date.now();
       graph.signal('products', 'SIGCONT');
       thawed = true;
-      const firstFull = await firstAfter(load, contAt, (o) => verdict(o) === 'full', RECOVERY_BOUND_MS + 5000);
-      await sleep(2000);
+      const firstFull = await firstAfter(load, contAt, (o) => verdict(o) === 'full', RECOVERY_BOUND_MS + 5000, 'full answer after the thaw');
+      await sleep(2000); // on purpose: two seconds of load after recovery
       const outcomes = await load.stop();
       await breaker.stop();
       const closedAt = breaker.changes.find((c) => c.at > contAt && c.value === 0)?.at;
@@ -237,8 +231,8 @@ describe.skipIf(!template)('chaos under load (separate processes)', () => {
       const terminatedAt = Date.now();
       const { rows } = await admin.query<{ n: number }>('SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database]);
       await admin.end();
-      const firstFull = await firstAfter(load, terminatedAt, (o) => verdict(o) === 'full', RECOVERY_BOUND_MS + 5000);
-      await sleep(2000);
+      const firstFull = await firstAfter(load, terminatedAt, (o) => verdict(o) === 'full', RECOVERY_BOUND_MS + 5000, 'full answer after the termination');
+      await sleep(2000); // on purpose: two seconds of load after recovery
       const outcomes = await load.stop();
       const hit = outcomes.filter((o) => o.at >= terminatedAt && verdict(o) !== 'full');
       const after = outcomes.filter((o) => firstFull && o.sentAt > firstFull.at + 1000);
