@@ -9,13 +9,14 @@
 // are about live subgraph fetches, and ten workers from one client would otherwise exhaust a budget.
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { generateSeed } from '@commerce/db/seed-data';
 import { metricValue } from './support/graph.js';
 import { type Load, type Outcome, percentile, startLoad } from './support/load.js';
 import { cloneDatabase } from './support/postgres.js';
 import { type ProcessGraph, startProcessGraph } from './support/process-graph.js';
 import { REDIS_URL } from './support/redis.js';
+import { valueOf } from './support/wait.js';
 
 const template = inject('templateDatabase');
 const PRODUCT = generateSeed().products[0]!.id;
@@ -71,10 +72,8 @@ const ms = (values: number[]) => `p50 ${percentile(values, 50).toFixed(0)} ms, p
 const describeOther = (outcomes: Outcome[]) => outcomes.filter((o) => verdict(o) === 'other').slice(0, 3).map((o) => `${o.status} ${o.failure ?? JSON.stringify(o.body).slice(0, 400)}`);
 
 /** Resolves with the first outcome after `since` that `accept`s, waiting at most `within` ms. */
-function firstAfter(load: Load, since: number, accept: (o: Outcome) => boolean, within: number, what: string): Promise<Outcome> {
-  const found = () => load.outcomes.find((o) => o.sentAt >= since && accept(o));
-  return vi.waitFor(() => found() ?? Promise.reject(new Error(`no ${what} within ${within} ms`)), { timeout: within, interval: 20 });
-}
+const firstAfter = (load: Load, since: number, accept: (o: Outcome) => boolean, within: number, what: string): Promise<Outcome> =>
+  valueOf(what, () => load.outcomes.find((o) => o.sentAt >= since && accept(o)), within, 20);
 
 /** Polls a gauge and records each change with its time (the breaker's transitions). */
 function watchGauge(url: string, name: string, labels: Record<string, string>) {
@@ -173,7 +172,7 @@ describe.skipIf(!template)('chaos under load (separate processes)', () => {
       await load.warmedUp(WARM_ANSWERS);
       const stoppedAt = Date.now();
       graph.signal('products', 'SIGSTOP');
-      const openAt = await vi.waitFor(() => breaker.changes.find((c) => c.at > stoppedAt && c.value === 2)?.at ?? Promise.reject(new Error('the breaker did not open within 25 s')), { timeout: 25_000, interval: 50 });
+      const openAt = await valueOf('opening of the breaker', () => breaker.changes.find((c) => c.at > stoppedAt && c.value === 2)?.at, 25_000);
       await sleep(3000); // on purpose: open, failing fast, a probe every BREAKER_RESET_MS
       const contAt = Date.now();
       graph.signal('products', 'SIGCONT');
