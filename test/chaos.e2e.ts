@@ -83,7 +83,7 @@ function watchGauge(url: string, name: string, labels: Record<string, string>) {
     while (!stopped) {
       const value = await metricValue(url, name, labels).catch(() => NaN);
       if (!Number.isNaN(value) && changes.at(-1)?.value !== value) changes.push({ at: Date.now(), value });
-      await sleep(50);
+      await sleep(50); // the sampling interval of this recorder, not a wait for anything
     }
   })();
   return { changes, stop: async () => ((stopped = true), await done) };

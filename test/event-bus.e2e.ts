@@ -78,7 +78,7 @@ describe.each(backends)('%s event bus', (_name, open) => {
       fast.push(d.id);
     });
     subscribe(stream, { group: 'slow', consumer: 'c' }, async (d) => {
-      await sleep(3);
+      await sleep(3); // on purpose: a slow handler
       slow.push(d.id);
     });
     await publishAll(stream, ids(10, 20));
@@ -96,7 +96,7 @@ describe.each(backends)('%s event bus', (_name, open) => {
     ]);
     for (const [consumer, handled] of byConsumer) {
       subscribe(stream, { group: 'workers', consumer, batchSize: 5 }, async (d) => {
-        await sleep(1);
+        await sleep(1); // on purpose: handling takes time, so both consumers get a share
         handled.push(d.id);
       });
     }
