@@ -2,7 +2,7 @@
 // Redis for replicas), that replicas on one Redis share one budget exactly, and that a Redis
 // that dies leaves each replica deciding alone instead of failing.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it, vi } from 'vitest';
 import { type BudgetStore, FailOpenBudgetStore, MemoryBudgetStore, RedisBudgetStore } from '@commerce/gateway/budget-store';
 import { closeRedisClient, createRedisClient, type RedisClient } from '@commerce/platform/redis-client';
 import { ownRedis, uniquePrefix } from './support/redis.js';
@@ -15,7 +15,7 @@ afterAll(async () => {
 const redisClient = async (url: string) => {
   const client = createRedisClient(url);
   clients.push(client);
-  for (let i = 0; i < 100 && !client.isReady; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  await vi.waitFor(() => expect(client.isReady).toBe(true), { timeout: 2000, interval: 20 });
   return client;
 };
 
@@ -40,13 +40,22 @@ describe.each(backends)('%s budget store', (_name, open) => {
 
   it('refills with time, never above capacity', async () => {
     const store = await open();
-    await store.take('c', 10, limit);
-    expect((await store.take('c', 2, limit)).allowed).toBe(false);
-    await sleep(1100);
-    expect(await store.take('c', 2, limit)).toMatchObject({ allowed: true });
-    await sleep(50);
-    const fresh = await store.take('d', 0, limit);
-    expect(fresh.remaining).toBe(10);
+    // Full again in half a second; watched for three times that, an uncapped bucket would reach 30.
+    const fast = { capacity: 10, refillPerSecond: 20 };
+    expect(await store.take('c', 10, fast)).toMatchObject({ allowed: true, remaining: 0 });
+    expect((await store.take('c', 10, fast)).allowed).toBe(false);
+    // Looked at (cost 0) every 100 ms, which also keeps the Redis key from expiring (an expired
+    // bucket starts afresh at capacity, and would hide an overfilled one).
+    const levels: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      await sleep(100); // on purpose: time refills the bucket
+      levels.push((await store.take('c', 0, fast)).remaining);
+    }
+    expect(levels).toEqual([...levels].sort((a, b) => a - b)); // it filled…
+    expect(Math.max(...levels)).toBe(10); // …up to its capacity and no further
+    expect(levels.at(-1)).toBe(10);
+    expect(await store.take('c', 11, fast)).toMatchObject({ allowed: false, remaining: 10 });
+    expect(await store.take('c', 10, fast)).toMatchObject({ allowed: true, remaining: 0 });
   });
 
   it('an operation costing more than the capacity never fits', async () => {
@@ -80,12 +89,8 @@ describe.skipIf(!redisUrl)('budgets across replicas', () => {
       const more = await Promise.all(Array.from({ length: 6 }, () => store.take('k', 1, limit)));
       expect(more.filter((r) => r.allowed)).toHaveLength(4);
       await redis.start();
-      let back = await store.take('k', 1, limit);
-      for (let i = 0; i < 60 && back.source !== 'shared'; i++) {
-        await sleep(100);
-        back = await store.take('k', 1, limit);
-      }
-      expect(back.source).toBe('shared');
+      // The client reconnects by itself; the store tries Redis again a second after a failure.
+      await expect.poll(async () => (await store.take('k', 1, limit)).source, { timeout: 6000, interval: 100 }).toBe('shared');
     } finally {
       await redis.stop();
     }

@@ -4,7 +4,7 @@
 // captured, and nobody placing a few orders a minute is refused.
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { startGraph, type GraphQLResponse, type TestGraph } from './support/graph.js';
 import { decidedOrder, decisionLatency, newProduct as newTestProduct } from './support/orders.js';
 import { seededUserEmail } from '@commerce/db/seed-data';
@@ -65,7 +65,7 @@ describe.skipIf(!template || !redisUrl)('concurrent buyers through the gateway, 
     for (let attempt = 1; ; attempt++) {
       const answer = await graph.query(PLACE, { input: { items, idempotencyKey: key } }, who);
       if (!answer.errors?.some((e) => e.extensions?.code === 'SUBGRAPH_UNAVAILABLE') || attempt === 5) return answer;
-      await sleep(1000);
+      await sleep(1000); // the client's back-off
     }
   };
 
@@ -87,8 +87,10 @@ describe.skipIf(!template || !redisUrl)('concurrent buyers through the gateway, 
     const answers: GraphQLResponse[] = [];
     const started = Date.now();
     // Every buyer places their orders one after another; all buyers at once. The first product's
-    // price changes while they do.
-    const repricing = sleep(300).then(() => graph.query(UPDATE, { id: products[0], input: { price: '3.10' } }, admin));
+    // price changes while they do: once a third of the orders are answered.
+    const repricing = vi
+      .waitFor(() => expect(answers.length).toBeGreaterThanOrEqual(60), { timeout: 180_000, interval: 20 })
+      .then(() => graph.query(UPDATE, { id: products[0], input: { price: '3.10' } }, admin));
     await Promise.all(
       plans.map(async (orders, i) => {
         for (const [n, lines] of orders.entries()) answers.push(await place(buyers[i]!, lines, `buyer-${i}-order-${n}`));

@@ -2,7 +2,7 @@
 // What callers rely on: TTLs, prefixes, purge by tag, and that a value read before a purge of one
 // of its tags can never be written after it.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it, vi } from 'vitest';
 import type { CacheStore } from '@commerce/platform/cache-store';
 import { FailOpenCache } from '@commerce/platform/fail-open-cache';
 import { MemoryCacheStore } from '@commerce/platform/memory-cache-store';
@@ -44,7 +44,7 @@ describe.each(backends)('%s cache store', (_name, make) => {
     const store = await open();
     await store.set(entry('short', 'x', await store.clock(), [], 50));
     expect(await store.get(['short'])).toEqual(['x']);
-    await sleep(120);
+    await sleep(120); // on purpose: the TTL must run out
     expect(await store.get(['short'])).toEqual([null]);
     await expect(store.set(entry('forever', 'x', 0, [], 0))).rejects.toThrow(/TTL/);
   });
@@ -90,20 +90,55 @@ describe.each(backends)('%s cache store', (_name, make) => {
 
   it('a thousand interleaved reads and purges never leave a value read before its purge', async () => {
     const store = await open();
+    // A "database" row that writers change and readers copy into the cache, as the services do:
+    // a reader takes the clock, then reads; a writer writes, then purges. No timers: each step
+    // waits for the others' progress, so the interleaving is the same on a fast or a loaded machine.
     let version = 0;
-    await Promise.all(
-      Array.from({ length: 1000 }, async (_, i) => {
-        if (i % 3 === 0) {
-          version += 1; // the "write"
-          await store.purge(['T']);
-          return;
-        }
-        const started = await store.clock();
-        const seen = version; // the "read"
-        await sleep(Math.random() * 3);
-        await store.set(entry('k', String(seen), started, ['T']));
-      }),
-    );
+    let reads = 0;
+    let purgesCalled = 0;
+    let lastPurgeDone = 0;
+    const WRITERS = 334;
+    let writersLeft = WRITERS;
+    const waiting = new Set<() => void>();
+    const progress = () => waiting.forEach((check) => check());
+    const when = (condition: () => boolean) =>
+      new Promise<void>((resolve) => {
+        const check = () => condition() && (waiting.delete(check), resolve());
+        waiting.add(check);
+        check();
+      });
+    let overtaken = 0; // sets sent after a purge that began after their read had completed
+    const admitted: string[] = [];
+    // Reader j begins once j/2 purges are through, and writer k once 2k reads have begun: reads,
+    // purges and sets keep alternating from the first operation to the last.
+    const read = async (j: number) => {
+      await when(() => lastPurgeDone >= Math.floor(j / 2));
+      const started = await store.clock();
+      const seen = version;
+      // A purge called after the clock answered ran after it: its mark is above `started`.
+      const purgesBeforeRead = purgesCalled;
+      reads += 1;
+      progress();
+      // Half the reads are slow: their set waits until a later purge has gone through.
+      if (j % 2 === 1) await when(() => lastPurgeDone > purgesBeforeRead || writersLeft === 0);
+      const late = lastPurgeDone > purgesBeforeRead;
+      const written = await store.set(entry('k', String(seen), started, ['T']));
+      if (!late) return;
+      overtaken += 1;
+      if (written) admitted.push(`read v${seen} at clock ${started}, set after purge ${lastPurgeDone}`);
+    };
+    const write = async (k: number) => {
+      await when(() => reads >= 2 * k);
+      version += 1;
+      const n = ++purgesCalled;
+      await store.purge(['T']);
+      lastPurgeDone = Math.max(lastPurgeDone, n);
+      writersLeft -= 1;
+      progress();
+    };
+    await Promise.all([...Array.from({ length: WRITERS }, (_, k) => write(k)), ...Array.from({ length: 1000 - WRITERS }, (_, j) => read(j))]);
+    expect(overtaken).toBeGreaterThan(100); // the race really happened
+    expect(admitted.slice(0, 5)).toEqual([]);
     // Whatever survived was read after the last purge, so it is the latest version.
     const [value] = await store.get(['k']);
     expect(value === null ? version : Number(value)).toBe(version);
@@ -130,9 +165,7 @@ describe.skipIf(!redisUrl)('fail-open over a Redis that dies', () => {
       expect(cache.available).toBe(false);
 
       await redis.start();
-      const deadline = Date.now() + 10_000;
-      while (!cache.available && Date.now() < deadline) await sleep(50);
-      expect(cache.available).toBe(true); // reconnected and paid the owed purge
+      await expect.poll(() => cache.available, { timeout: 10_000 }).toBe(true); // reconnected and paid the owed purge
       const again = (await cache.clock()) as number;
       expect(await cache.set({ key: 'k2', value: 'v2', ttlMs: 60_000, tags: ['T'], readStartedAt: again })).toBe(true);
       expect(await cache.get(['k2'])).toEqual(['v2']);
@@ -160,15 +193,4 @@ describe.skipIf(!redisUrl)('fail-open over a Redis that dies', () => {
   });
 });
 
-async function waitReady(store: CacheStore): Promise<void> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    try {
-      await store.ping();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await sleep(50);
-    }
-  }
-}
+const waitReady = (store: CacheStore): Promise<void> => vi.waitFor(() => store.ping(), { timeout: 5000, interval: 50 });

@@ -15,6 +15,8 @@ import { metricValue } from './support/graph.js';
 import { type Load, type Outcome, percentile, startLoad } from './support/load.js';
 import { cloneDatabase } from './support/postgres.js';
 import { type ProcessGraph, startProcessGraph } from './support/process-graph.js';
+import { REDIS_URL } from './support/redis.js';
+import { valueOf } from './support/wait.js';
 
 const template = inject('templateDatabase');
 const PRODUCT = generateSeed().products[0]!.id;
@@ -70,14 +72,8 @@ const ms = (values: number[]) => `p50 ${percentile(values, 50).toFixed(0)} ms, p
 const describeOther = (outcomes: Outcome[]) => outcomes.filter((o) => verdict(o) === 'other').slice(0, 3).map((o) => `${o.status} ${o.failure ?? JSON.stringify(o.body).slice(0, 400)}`);
 
 /** Resolves with the first outcome after `since` that `accept`s, waiting at most `within` ms. */
-async function firstAfter(load: Load, since: number, accept: (o: Outcome) => boolean, within: number): Promise<Outcome | undefined> {
-  const deadline = Date.now() + within;
-  for (;;) {
-    const found = load.outcomes.find((o) => o.sentAt >= since && accept(o));
-    if (found || Date.now() > deadline) return found;
-    await sleep(20);
-  }
-}
+const firstAfter = (load: Load, since: number, accept: (o: Outcome) => boolean, within: number, what: string): Promise<Outcome> =>
+  valueOf(what, () => load.outcomes.find((o) => o.sentAt >= since && accept(o)), within, 20);
 
 /** Polls a gauge and records each change with its time (the breaker's transitions). */
 function watchGauge(url: string, name: string, labels: Record<string, string>) {
@@ -87,7 +83,7 @@ function watchGauge(url: string, name: string, labels: Record<string, string>) {
     while (!stopped) {
       const value = await metricValue(url, name, labels).catch(() => NaN);
       if (!Number.isNaN(value) && changes.at(-1)?.value !== value) changes.push({ at: Date.now(), value });
-      await sleep(50);
+      await sleep(50); // the sampling interval of this recorder, not a wait for anything
     }
   })();
   return { changes, stop: async () => ((stopped = true), await done) };
@@ -104,7 +100,7 @@ describe.skipIf(!template)('chaos under load (separate processes)', () => {
     const clone = await cloneDatabase(template as string);
     ({ url: databaseUrl, drop } = clone);
     graph = await startProcessGraph(databaseUrl, {
-      env: { REDIS_URL: 'redis://127.0.0.1:6379', CACHE_ENABLED: 'false', RATE_LIMIT_ENABLED: 'false' },
+      env: { REDIS_URL, CACHE_ENABLED: 'false', RATE_LIMIT_ENABLED: 'false' },
       gatewayEnv: { SUBGRAPH_TIMEOUT_MS: String(TIMEOUT_MS), BREAKER_RESET_MS: String(BREAKER_RESET_MS) },
     });
     void graph.process('gateway').exited.then(() => (gatewayExited = true));
@@ -132,13 +128,13 @@ describe.skipIf(!template)('chaos under load (separate processes)', () => {
       graph.signal('orders', 'SIGKILL');
       await graph.process('orders').exited;
       const goneAt = Date.now();
-      await sleep(3000);
+      await sleep(3000); // on purpose: three seconds of load with orders dead
       const restartAt = Date.now();
       await graph.start('orders');
       restarted = true;
       const readyAt = Date.now();
-      const firstFull = await firstAfter(load, readyAt, (o) => verdict(o) === 'full', RECOVERY_BOUND_MS + 5000);
-      await sleep(2000);
+      const firstFull = await firstAfter(load, readyAt, (o) => verdict(o) === 'full', RECOVERY_BOUND_MS + 5000, 'full answer after the restart');
+      await sleep(2000); // on purpose: two seconds of load after recovery
       const outcomes = await load.stop();
 
       const before = outcomes.filter((o) => o.at < killedAt);
@@ -176,15 +172,13 @@ describe.skipIf(!template)('chaos under load (separate processes)', () => {
       await load.warmedUp(WARM_ANSWERS);
       const stoppedAt = Date.now();
       graph.signal('products', 'SIGSTOP');
-      const deadline = Date.now() + 25_000;
-      while (!breaker.changes.some((c) => c.at > stoppedAt && c.value === 2) && Date.now() < deadline) await sleep(50);
-      const openAt = breaker.changes.find((c) => c.at > stoppedAt && c.value === 2)?.at;
-      await sleep(3000); // open: failing fast, a probe every BREAKER_RESET_MS
+      const openAt = await valueOf('opening of the breaker', () => breaker.changes.find((c) => c.at > stoppedAt && c.value === 2)?.at, 25_000);
+      await sleep(3000); // on purpose: open, failing fast, a probe every BREAKER_RESET_MS
       const contAt = Date.now();
       graph.signal('products', 'SIGCONT');
       thawed = true;
-      const firstFull = await firstAfter(load, contAt, (o) => verdict(o) === 'full', RECOVERY_BOUND_MS + 5000);
-      await sleep(2000);
+      const firstFull = await firstAfter(load, contAt, (o) => verdict(o) === 'full', RECOVERY_BOUND_MS + 5000, 'full answer after the thaw');
+      await sleep(2000); // on purpose: two seconds of load after recovery
       const outcomes = await load.stop();
       await breaker.stop();
       const closedAt = breaker.changes.find((c) => c.at > contAt && c.value === 0)?.at;
@@ -236,8 +230,8 @@ describe.skipIf(!template)('chaos under load (separate processes)', () => {
       const terminatedAt = Date.now();
       const { rows } = await admin.query<{ n: number }>('SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database]);
       await admin.end();
-      const firstFull = await firstAfter(load, terminatedAt, (o) => verdict(o) === 'full', RECOVERY_BOUND_MS + 5000);
-      await sleep(2000);
+      const firstFull = await firstAfter(load, terminatedAt, (o) => verdict(o) === 'full', RECOVERY_BOUND_MS + 5000, 'full answer after the termination');
+      await sleep(2000); // on purpose: two seconds of load after recovery
       const outcomes = await load.stop();
       const hit = outcomes.filter((o) => o.at >= terminatedAt && verdict(o) !== 'full');
       const after = outcomes.filter((o) => firstFull && o.sentAt > firstFull.at + 1000);

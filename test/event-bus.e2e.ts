@@ -3,7 +3,7 @@
 // failures, through a consumer that dies mid-batch, through a Redis restart), every group sees every
 // event, a group's consumers share the work, and redelivery says which attempt it is.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { BusEvent, Delivery, EventBus, SubscribeOptions, Subscription } from '@commerce/messaging/event-bus';
 import { MemoryEventBus } from '@commerce/messaging/memory-event-bus';
 import { closeRedisClient, createRedisClient, type RedisClient } from '@commerce/platform/redis-client';
@@ -78,7 +78,7 @@ describe.each(backends)('%s event bus', (_name, open) => {
       fast.push(d.id);
     });
     subscribe(stream, { group: 'slow', consumer: 'c' }, async (d) => {
-      await sleep(3);
+      await sleep(3); // on purpose: a slow handler
       slow.push(d.id);
     });
     await publishAll(stream, ids(10, 20));
@@ -96,7 +96,7 @@ describe.each(backends)('%s event bus', (_name, open) => {
     ]);
     for (const [consumer, handled] of byConsumer) {
       subscribe(stream, { group: 'workers', consumer, batchSize: 5 }, async (d) => {
-        await sleep(1);
+        await sleep(1); // on purpose: handling takes time, so both consumers get a share
         handled.push(d.id);
       });
     }
@@ -125,7 +125,7 @@ describe.each(backends)('%s event bus', (_name, open) => {
     // e2..e4 went through while e1 waited for its redelivery.
     const retryIndex = calls.findIndex((c) => c.id === 'e1' && c.ok);
     expect(calls.slice(0, retryIndex).map((c) => c.id)).toEqual(['e0', 'e1', 'e2', 'e3', 'e4']);
-    await sleep(CLAIM_IDLE_MS * 2);
+    await sleep(CLAIM_IDLE_MS * 2); // on purpose: a third delivery would have come by now
     expect(calls.filter((c) => c.id === 'e1')).toHaveLength(2); // acked after the retry succeeded
   });
 
@@ -147,7 +147,7 @@ describe.each(backends)('%s event bus', (_name, open) => {
       const stopping = a.stop().then(() => {
         stopped = true;
       });
-      await sleep(50);
+      await sleep(50); // on purpose: time for stop() to return, were it not waiting
       expect(stopped).toBe(false); // stop() waits for the handler in flight
       const handledByB: Delivery[] = [];
       subscribe(stream, { group: 'g', consumer: 'b', batchSize: 10 }, async (d) => {
@@ -159,7 +159,7 @@ describe.each(backends)('%s event bus', (_name, open) => {
       expect(handledByA).toEqual(['e0', 'e1', 'e2']);
       release?.();
       await stopping;
-      await sleep(CLAIM_IDLE_MS * 2);
+      await sleep(CLAIM_IDLE_MS * 2); // on purpose: a redelivery would have come by now
       expect(handledByB).toHaveLength(7); // e0..e2 stay acked; b's acks stand
     } finally {
       release?.();
@@ -189,7 +189,7 @@ describe.each(backends)('%s event bus', (_name, open) => {
 
   it('stop() returns promptly while the consumer waits for events', async () => {
     const subscription = subscribe(newStream(), { group: 'g', consumer: 'c' }, async () => {});
-    await sleep(150); // now in a blocking read (Redis) or asleep (memory)
+    await sleep(150); // on purpose: let it reach its blocking read (Redis) or sleep (memory), which nothing shows
     const began = performance.now();
     await subscription.stop();
     expect(performance.now() - began).toBeLessThan(300);
@@ -212,7 +212,7 @@ describe.skipIf(!redisUrl)('Redis event bus while its Redis dies', () => {
 
       await redis.kill();
       const cpuBefore = process.cpuUsage();
-      await sleep(1500);
+      await sleep(1500); // on purpose: the consumer spends 1.5 s with Redis gone
       const cpu = process.cpuUsage(cpuBefore);
       // The loop noticed, said so once, and waited rather than spun.
       expect(warnings.filter((w) => w.includes('cannot reach Redis'))).toHaveLength(1);
@@ -245,7 +245,7 @@ describe.skipIf(!redisUrl)('Redis event bus while its Redis dies', () => {
       seen.push(d.id);
     });
     try {
-      await sleep(700);
+      await sleep(700); // on purpose: the consumer tries (and fails) for a while before Redis comes up
       await redis.start();
       await publishWhenUp(bus, 'orders', event('first'));
       await until(() => seen.includes('first'), 'the first event', 10_000);
@@ -262,7 +262,7 @@ describe.skipIf(!redisUrl)('Redis event bus while its Redis dies', () => {
 
 async function openRedisBus(url: string): Promise<OpenBus> {
   const client = createRedisClient(url);
-  await until(() => client.isReady, 'the shared Redis', 5000);
+  await vi.waitFor(() => expect(client.isReady, 'the shared Redis is ready').toBe(true), { timeout: 5000, interval: 10 });
   const prefix = uniquePrefix('bus');
   const bus = new RedisEventBus(client, { prefix });
   return {
@@ -285,17 +285,7 @@ async function deleteKeys(client: RedisClient, pattern: string): Promise<void> {
 }
 
 /** Publishing fails at once while Redis is down (the outbox would retry); here, retry until it is up. */
-async function publishWhenUp(bus: EventBus, stream: string, e: BusEvent): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      return await bus.publish(stream, e);
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await sleep(50);
-    }
-  }
-}
+const publishWhenUp = (bus: EventBus, stream: string, e: BusEvent): Promise<void> => vi.waitFor(() => bus.publish(stream, e), { timeout: 10_000, interval: 50 });
 
 function event(id: string): BusEvent {
   return { id, type: 'TestEvent', payload: { n: Number(id.slice(1)), at: new Date(0), nested: { ok: true } } };
@@ -303,13 +293,7 @@ function event(id: string): BusEvent {
 
 const ids = (from: number, to: number): string[] => Array.from({ length: to - from }, (_, i) => `e${from + i}`);
 
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
+const until = (condition: () => boolean, what: string, timeout = 10_000): Promise<void> => expect.poll(condition, { message: `waiting for ${what}`, timeout, interval: 10 }).toBe(true);
 
 /** mulberry32: the same "random" failures on every run. */
 function seeded(seed: number): () => number {

@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { userIdFor } from '@commerce/db/ids';
 import { generateSeed } from '@commerce/db/seed-data';
-import { startGraph, type TestGraph } from './support/graph.js';
+import { type SubgraphName, startGraph, type TestGraph } from './support/graph.js';
+import { type SubgraphProxy, subgraphProxy } from './support/proxy.js';
 
 const template = inject('templateDatabase');
 const seed = generateSeed();
@@ -105,7 +106,23 @@ describe.skipIf(!template)('the federated graph on PostgreSQL', () => {
   });
 
   it('passes the request id from the gateway to the subgraphs and back', async () => {
-    const result = await graph.query('{ products(first: 1) { edges { node { id } } } }', undefined, { 'x-request-id': 'test-request-123' });
-    expect(result.headers.get('x-request-id')).toBe('test-request-123');
+    // A replica whose subgraph calls go through proxies, so the test sees what each subgraph was
+    // sent and which request id it took as its own (its answer's x-request-id, the id it logs).
+    const names: SubgraphName[] = ['users', 'orders', 'products'];
+    const proxies = Object.fromEntries(await Promise.all(names.map(async (name) => [name, await subgraphProxy(graph.subgraphUrls[name])] as const))) as Record<SubgraphName, SubgraphProxy>;
+    try {
+      const replica = await graph.startGateway({ CACHE_ENABLED: 'false' }, Object.fromEntries(names.map((name) => [name, proxies[name].url])));
+      const requestId = `test-request-${Date.now()}`;
+      const result = await replica.query(MY_ORDERS, { id: userIdFor('alice@example.com') }, { ...(await graph.as('alice@example.com')), 'x-request-id': requestId });
+      expect(result.errors).toBeUndefined();
+      expect(result.headers.get('x-request-id')).toBe(requestId);
+      for (const name of names) {
+        const { exchanges } = proxies[name];
+        expect(exchanges.length, `calls to ${name}`).toBeGreaterThan(0);
+        expect(exchanges.map((exchange) => [name, exchange.sent['x-request-id'], exchange.answered.get('x-request-id')])).toEqual(exchanges.map(() => [name, requestId, requestId]));
+      }
+    } finally {
+      for (const proxy of Object.values(proxies)) await proxy.close();
+    }
   });
 });

@@ -3,7 +3,7 @@
 // requests that must create nothing. Real PostgreSQL and Redis.
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { closeRedisClient, createRedisClient } from '@commerce/platform/redis-client';
 import { RedisEventBus } from '@commerce/messaging/redis-event-bus';
 import { startGraph, type TestGraph } from './support/graph.js';
@@ -55,7 +55,7 @@ describe.skipIf(!template || !redisUrl)('placing orders: the saga over Redis Str
         const answer = await place(who, [{ productId, quantity: 1 }], key);
         if (!answer.errors?.some((e) => e.extensions?.code === 'SUBGRAPH_UNAVAILABLE') || attempt === 5) return answer;
         retries += 1;
-        await sleep(1000);
+        await sleep(1000); // the client's back-off
       }
     };
     const answers = await Promise.all(buyers.map((who, i) => buy(who, `buyer-${i}-${productId}`)));
@@ -103,18 +103,28 @@ describe.skipIf(!template || !redisUrl)('placing orders: the saga over Redis Str
     expect(await stockOf(productId)).toBe(7);
     const cancelled = await graph.query(CANCEL, { id }, bob);
     expect(cancelled.data?.cancelOrder).toMatchObject({ order: { id, status: 'CANCELLED' }, userErrors: [] });
-    const deadline = Date.now() + 10_000;
-    while ((await stockOf(productId)) !== 10 && Date.now() < deadline) await sleep(100);
-    expect(await stockOf(productId)).toBe(10);
+    await expect.poll(() => stockOf(productId), { timeout: 10_000, interval: 100 }).toBe(10);
     // The bus delivers at least once: send the very same event again.
     const { rows } = await sql.query<{ id: string; payload: Record<string, unknown> }>(`SELECT id::text, payload FROM orders.outbox WHERE type = 'OrderCancelled' AND payload->>'orderId' = $1`, [id]);
     expect(rows).toHaveLength(1);
     const client = createRedisClient(redisUrl as string);
-    for (let i = 0; i < 50 && !client.isReady; i++) await sleep(20);
-    const bus = new RedisEventBus(client, { prefix: graph.redisPrefix as string });
-    await bus.publish('orders', { id: rows[0]!.id, type: 'OrderCancelled', payload: rows[0]!.payload });
-    await closeRedisClient(client);
-    await sleep(1500);
+    try {
+      await vi.waitFor(() => expect(client.isReady).toBe(true), { timeout: 1000, interval: 20 });
+      const bus = new RedisEventBus(client, { prefix: graph.redisPrefix as string });
+      await bus.publish('orders', { id: rows[0]!.id, type: 'OrderCancelled', payload: rows[0]!.payload });
+      // Handled: products' group has read the stream to its end and acknowledged everything.
+      const stream = `${graph.redisPrefix}:stream:orders`;
+      const fields = (reply: unknown) => Object.fromEntries((reply as string[]).flatMap((value, i, all) => (i % 2 === 0 ? [[value, all[i + 1]]] : [])));
+      const handled = async () => {
+        const groups = ((await client.sendCommand(['XINFO', 'GROUPS', stream])) as unknown[]).map(fields);
+        const products = groups.find((group) => group.name === 'products');
+        const { 'last-generated-id': last } = fields(await client.sendCommand(['XINFO', 'STREAM', stream]));
+        return products?.['last-delivered-id'] === last && Number(products?.pending) === 0;
+      };
+      await expect.poll(handled, { timeout: 10_000, interval: 50 }).toBe(true);
+    } finally {
+      await closeRedisClient(client);
+    }
     expect(await stockOf(productId)).toBe(10);
     // Cancelling again is refused; nothing changes.
     expect((await graph.query(CANCEL, { id }, bob)).data?.cancelOrder.userErrors[0].code).toBe('NOT_CANCELLABLE');

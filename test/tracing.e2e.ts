@@ -5,28 +5,19 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { postGraphQL } from './support/graph.js';
 import { otlpReceiver, type ReceivedSpan, SPAN_KIND } from './support/otlp-receiver.js';
 import { cloneDatabase } from './support/postgres.js';
 import { type ProcessGraph, startProcessGraph, SUBGRAPH_NAMES } from './support/process-graph.js';
 import { ROOT } from './support/processes.js';
+import { valueOf } from './support/wait.js';
 
 const template = inject('templateDatabase');
 const redisUrl = inject('redisUrl');
 const SUBGRAPHS = SUBGRAPH_NAMES;
 const QUERY = 'query TracedOrders { me { name orders(first: 2) { edges { node { id items { quantity product { name } } } } } } }';
 const PROBE = `--import ${join(ROOT, 'test', 'support', 'import-probe.mjs')}`;
-
-const until = async <T>(what: string, probe: () => T | undefined, ms: number): Promise<T> => {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-};
 
 describe.skipIf(!template)('tracing on: gateway → subgraphs → Prisma, one trace', () => {
   let receiver: Awaited<ReturnType<typeof otlpReceiver>>;
@@ -60,11 +51,20 @@ describe.skipIf(!template)('tracing on: gateway → subgraphs → Prisma, one tr
     expect(result.data?.me.orders.edges[0].node.items[0].product.name).toEqual(expect.any(String));
 
     // Every service exports its part on its own schedule: wait until all parts are in.
-    const root = await until('the gateway server span', () => receiver.spans.find((s) => s.service === 'gateway' && s.kind === SPAN_KIND.server && s.attributes['request.id'] === requestId), 15_000);
+    const root = await valueOf('gateway server span', () => receiver.spans.find((s) => s.service === 'gateway' && s.kind === SPAN_KIND.server && s.attributes['request.id'] === requestId), 15_000, 100);
     const inTrace = () => receiver.spans.filter((s) => s.traceId === root.traceId);
-    await until('SQL spans from every subgraph', () => (SUBGRAPHS.every((name) => inTrace().some((s) => s.service === name && s.name === 'prisma:client:db_query')) ? true : undefined), 15_000);
-    await new Promise((resolve) => setTimeout(resolve, 600)); // a late batch (a span that ended last) gets in too
-    const spans = inTrace();
+    // SQL spans from every subgraph, and every span's parent: a span that ended last (a subgraph's
+    // server span, after its SQL) may come in a later batch than its children.
+    const spans = await vi.waitFor(
+      () => {
+        const all = inTrace();
+        for (const name of SUBGRAPHS) expect(all.some((s) => s.service === name && s.name === 'prisma:client:db_query'), `SQL spans from ${name}`).toBe(true);
+        const ids = new Set(all.map((s) => s.spanId));
+        expect(all.filter((s) => s !== root && !ids.has(s.parentSpanId)).map((s) => `${s.service}:${s.name}`), 'spans whose parent is not in yet').toEqual([]);
+        return all;
+      },
+      { timeout: 15_000, interval: 100 },
+    );
     const byId = new Map(spans.map((s) => [s.spanId, s]));
     const ancestors = (span: ReceivedSpan): ReceivedSpan[] => {
       const chain: ReceivedSpan[] = [];
@@ -113,7 +113,7 @@ describe.skipIf(!template)('tracing on: gateway → subgraphs → Prisma, one tr
     }
     expect(answers.slice(1).some((a) => a.headers.get('x-cache') === 'HIT')).toBe(true);
     expect(answers.every((a) => !a.headers.get('server-timing')?.startsWith('lane;'))).toBe(true);
-    for (const requestId of ids) await until(`the server span of ${requestId}`, () => receiver.spans.find((s) => s.service === 'gateway' && s.kind === SPAN_KIND.server && s.attributes['request.id'] === requestId), 15_000);
+    for (const requestId of ids) await valueOf(`server span of ${requestId}`, () => receiver.spans.find((s) => s.service === 'gateway' && s.kind === SPAN_KIND.server && s.attributes['request.id'] === requestId), 15_000, 100);
   });
 
   it('the SDK and Prisma\'s instrumentation are loaded when tracing is on (so the probe of the next test can see them)', () => {

@@ -1,8 +1,7 @@
 // What the order tests do as a shop's admin and its clients: a product of their own to sell, and
 // the client's polling of an order until the saga has decided it.
-import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
 import type { TestGraph } from './graph.js';
 
 const CREATE = 'mutation Create($input: CreateProductInput!) { createProduct(input: $input) { product { id } userErrors { code message } } }';
@@ -16,14 +15,16 @@ export async function newProduct(graph: TestGraph, admin: Record<string, string>
   return id;
 }
 
-/** Asks `query` (an `order(id: $id)` query) until the order has left PENDING, at most `ms`; the last answer. */
-export async function decidedOrder<T extends { status: string }>(graph: TestGraph, admin: Record<string, string>, query: string, id: string, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const order = (await graph.query<{ order: T }>(query, { id }, admin)).data?.order as T;
-    if (order?.status !== 'PENDING' || Date.now() > deadline) return order;
-    await sleep(100);
-  }
+/** Asks `query` (an `order(id: $id)` query) until the order has left PENDING, at most `ms`; that answer. */
+export function decidedOrder<T extends { status: string }>(graph: TestGraph, admin: Record<string, string>, query: string, id: string, ms: number): Promise<T> {
+  return vi.waitFor(
+    async () => {
+      const order = (await graph.query<{ order: T }>(query, { id }, admin)).data?.order as T;
+      expect(order?.status, `order ${id}`).not.toBe('PENDING');
+      return order;
+    },
+    { timeout: ms, interval: 100 },
+  );
 }
 
 /** Placed (the order's commit) to decided (the outcome's commit) for these orders, in ms, from the rows themselves. */

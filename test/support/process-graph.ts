@@ -4,7 +4,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { signUserToken } from '@commerce/gateway/user-tokens';
 import { userIdFor } from '@commerce/db/ids';
 import { freePort, run, type Run } from './processes.js';
-import { dropPrefix } from './redis.js';
+import { dropPrefix, REDIS_URL } from './redis.js';
 
 export const SUBGRAPH_NAMES = ['users', 'products', 'orders'] as const;
 export type ServiceName = (typeof SUBGRAPH_NAMES)[number] | 'gateway';
@@ -53,7 +53,7 @@ export async function startProcessGraph(databaseUrl: string, options: ProcessGra
         }
       : {
           // The saga's bus: separate processes need Redis (a test may point elsewhere).
-          REDIS_URL: 'redis://127.0.0.1:6379',
+          REDIS_URL,
           CACHE_PREFIX: prefix,
           ...options.env,
           PORT: String(ports.get(name)),
@@ -74,7 +74,7 @@ export async function startProcessGraph(databaseUrl: string, options: ProcessGra
   const stop = async () => {
     for (const child of all) child.kill('SIGKILL');
     await Promise.all(all.map((child) => child.exited));
-    await dropPrefix(options.env?.REDIS_URL ?? 'redis://127.0.0.1:6379', options.env?.CACHE_PREFIX ?? prefix);
+    await dropPrefix(options.env?.REDIS_URL ?? REDIS_URL, options.env?.CACHE_PREFIX ?? prefix);
   };
   try {
     await Promise.all(SUBGRAPH_NAMES.map(start));

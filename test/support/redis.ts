@@ -3,6 +3,7 @@
 // tests fail rather than skip. Elsewhere they skip with a message.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createClient } from '@redis/client';
+import { expect, vi } from 'vitest';
 import { freePort } from './processes.js';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -63,11 +64,7 @@ export async function ownRedis(): Promise<OwnRedis> {
   let child: ChildProcess | undefined;
   const start = async () => {
     child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    const deadline = Date.now() + 5000;
-    while (!(await pingable(`redis://127.0.0.1:${port}`))) {
-      if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not start`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await vi.waitFor(async () => expect(await pingable(`redis://127.0.0.1:${port}`), `redis-server on port ${port} answers`).toBe(true), { timeout: 5000, interval: 50 });
   };
   const kill = async () => {
     const running = child;
