@@ -1,4 +1,4 @@
-// The cross-subgraph query of ARCHITECTURE.md, answered through the gateway over real HTTP and a
+// The cross-subgraph query of docs/api.md (MyOrders), answered through the gateway over real HTTP and a
 // real PostgreSQL, checked against the deterministic seed.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { userIdFor } from '@commerce/db/ids';
