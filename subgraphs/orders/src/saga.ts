@@ -3,7 +3,7 @@
 // the wait placeOrder does for that answer. Every state change purges the order's cache tags
 // after its transaction commits.
 import { EventEmitter } from 'node:events';
-import { consume, entityTag, EVENT, type EventBus, type Logger, type OutboxEvent, runInBackground, type SagaConfig, STOCK_EVENTS, type StockRejected, type StockReserved, startRelay, type SubgraphCache } from '@commerce/subgraph-kit';
+import { consume, entityTag, EVENT, type EventBus, type Logger, type OutboxEvent, payloadOf, runInBackground, type SagaConfig, STOCK_EVENTS, startRelay, type SubgraphCache } from '@commerce/subgraph-kit';
 import { userOrdersTag } from './loaders.js';
 import { IDEMPOTENCY_KEEP_MS, type OrderRow, type OrdersRepository } from './repository.js';
 
@@ -22,11 +22,16 @@ export function startOrderSaga(options: { repository: OrdersRepository; bus: Eve
   const decided = new EventEmitter().setMaxListeners(0);
   const purge = (order: Pick<OrderRow, 'id' | 'userId'>) => cache.purge([entityTag('Order', order.id), userOrdersTag(order.userId)]);
   const relay = startRelay({ db: repository.raw, bus, intervalMs: options.saga.relayIntervalMs, logger });
+  const invalid = (problem: string) => logger.error({ problem }, 'saga event does not match its schema; acknowledged without acting on it');
   const consumers = consume(bus, STOCK_EVENTS, { group: 'orders', count: options.saga.consumers, claimIdleMs: options.saga.claimIdleMs }, async (event) => {
     let changed: OrderRow | null = null;
-    if (event.type === EVENT.stockReserved) changed = await repository.confirm(event.id, event.payload as unknown as StockReserved);
-    else if (event.type === EVENT.stockRejected) changed = await repository.reject(event.id, event.payload as unknown as StockRejected);
-    else return; // StockReleased: nothing to do here
+    if (event.type === EVENT.stockReserved) {
+      const reserved = payloadOf(EVENT.stockReserved, event, invalid);
+      if (reserved) changed = await repository.confirm(event.id, reserved);
+    } else if (event.type === EVENT.stockRejected) {
+      const rejected = payloadOf(EVENT.stockRejected, event, invalid);
+      if (rejected) changed = await repository.reject(event.id, rejected);
+    } else return; // StockReleased: nothing to do here
     if (!changed) return;
     await purge(changed);
     decided.emit(changed.id);
