@@ -113,6 +113,20 @@ export function directivesOnSpreads(n: number, valid = false): HostileRequest {
   return { name: `${n} spreads with directives`, query: `{ me { ${spreads} } } fragment D on User${valid ? '' : ' @include(if: true)'} { id }` };
 }
 
+/**
+ * Introspection that multiplies its answer by the schema at every level: a field's type, unwrapped,
+ * then that type's fields again (`levels` times), written out or (`viaFragment`) through fragments.
+ */
+export function nestedIntrospection(levels: number, viaFragment = false): HostileRequest {
+  if (viaFragment) {
+    const parts = ['fragment I0 on __Type { name }'];
+    for (let i = 1; i <= levels; i++) parts.push(`fragment I${i} on __Type { name fields { name type { ...I${i - 1} ofType { ...I${i - 1} ofType { ...I${i - 1} } } } } }`);
+    return { name: `introspection nested ${levels} levels through fragments`, query: `{ __schema { types { ...I${levels} } } } ${parts.join(' ')}` };
+  }
+  const query = `{ __schema { types { ${'fields { name type { name ofType { name ofType { name '.repeat(levels)} name ${'} } } } '.repeat(levels)} } } }`;
+  return { name: `introspection nested ${levels} levels`, query };
+}
+
 /** The classic alias bomb: aliases doubling through fragments. */
 export function aliasBomb(levels: number): HostileRequest {
   const parts = ['fragment A0 on User { id }'];
@@ -142,5 +156,6 @@ export function hostileCorpus(seed = 0): HostileRequest[] {
     manyOperations(pick([50, 500, 1000]), seed % 2 === 0),
     directivesOnSpreads(pick([30, 100])),
     aliasBomb(pick([20, 30])),
+    nestedIntrospection(pick([6, 10, 14]), seed % 2 === 1),
   ];
 }

@@ -1,3 +1,4 @@
+import { getIntrospectionQuery } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { checkQueryLimits, jsonDepth, MAX_NESTING, nestingDepth, QUERY_LIMIT_DEFAULTS, QueryLimitError, type QueryLimits } from './query-limits.js';
 
@@ -78,6 +79,19 @@ describe('static query limits', () => {
     expect(refusal(`{ product(id: ${'['.repeat(5000)}1${']'.repeat(5000)}) { id } }`, { tokens: 1e6 })).toEqual({ limit: 'depth', found: 5002 });
     expect(refusal(`{ products(first: 1, filter: ${'{ search: '.repeat(100)}"x"${' }'.repeat(100)}) { totalCount } }`)).toEqual({ limit: 'depth', found: 102 });
     expect(refusal(`{ product(id: ${'['.repeat(10)}1${']'.repeat(10)}) { id } }`)).toBeNull(); // validation refuses it, not a limit
+  });
+
+  it('lets the standard introspection query through, and refuses a list field nested in itself inside introspection', () => {
+    expect(refusal(getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, inputValueDeprecation: true }))).toBeNull();
+    expect(refusal('{ __schema { types { fields { type { ofType { fields { name } } } } } } }')).toEqual({ limit: 'introspection', found: 2 });
+    expect(refusal('{ __type(name: "User") { fields { type { fields { name } } } } }')).toEqual({ limit: 'introspection', found: 2 });
+    // ... also through a fragment, and fragments fanning out inside introspection are bounded.
+    expect(refusal('{ __schema { types { ...T } } } fragment T on __Type { fields { type { ...U } } } fragment U on __Type { interfaces { name } fields { name } }')).toEqual({ limit: 'introspection', found: 2 });
+    const parts = ['fragment T0 on __Type { name }'];
+    for (let i = 1; i <= 30; i++) parts.push(`fragment T${i} on __Type { kind ofType { ...T${i - 1} } ofType { ...T${i - 1} } }`);
+    expect(refusal(`{ __schema { queryType { ...T30 } } } ${parts.join(' ')}`)?.limit).toBe('expandedFields');
+    // Lists on different paths are fine: types › fields › args and directives › args.
+    expect(refusal('{ __schema { types { fields { args { name } } inputFields { name } } directives { args { name } } } }')).toBeNull();
   });
 
   it('limits operations per document and variables per operation', () => {

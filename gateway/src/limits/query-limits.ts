@@ -57,7 +57,15 @@ export const QUERY_LIMIT_DEFAULTS: QueryLimits = {
  */
 export const MAX_NESTING = 64;
 
-export type LimitName = keyof QueryLimits | 'cost';
+export type LimitName = keyof QueryLimits | 'cost' | 'introspection';
+
+/**
+ * Introspection fields that return lists. In an introspection subtree each may appear once on a
+ * path: the standard introspection query (Sandbox's, graphql-js's getIntrospectionQuery) never
+ * nests one in itself, while `fields { type { ofType { fields { … } } } }` multiplies the answer by
+ * the schema's size at every level (14 levels, 900 bytes of query: 1.6 s and 24 MB of answer).
+ */
+const INTROSPECTION_LISTS = new Set(['types', 'fields', 'inputFields', 'interfaces', 'possibleTypes', 'enumValues', 'args', 'directives']);
 
 /**
  * HTTP 400, code QUERY_LIMIT_EXCEEDED; `extensions.limit` names the limit, `max` its value. Made
@@ -174,6 +182,29 @@ export function checkQueryLimits(text: string, limits: QueryLimits): void {
     walkDirectives(definition.selectionSet);
   }
 
+  // Inside __schema / __type: no list field nested in itself (see INTROSPECTION_LISTS). Fragments
+  // are followed (each once per path: validation refuses cycles later), so a list field reached
+  // through a fragment counts too; every field visited counts against `expandedFields`, so
+  // fragments fanning out inside an introspection subtree cannot make this walk long.
+  let introspectionVisits = 0;
+  const checkIntrospection = (selectionSet: SelectionSetNode, onPath: Set<string>, fragmentsOnPath: Set<string>) => {
+    for (const selection of selectionSet.selections) {
+      if (selection.kind === Kind.FIELD) {
+        if (++introspectionVisits > limits.expandedFields) throw new QueryLimitError('expandedFields', limits.expandedFields, introspectionVisits);
+        if (!selection.selectionSet) continue;
+        const name = selection.name.value;
+        if (!INTROSPECTION_LISTS.has(name)) checkIntrospection(selection.selectionSet, onPath, fragmentsOnPath);
+        else if (onPath.has(name)) throw new QueryLimitError('introspection', 1, 2);
+        else checkIntrospection(selection.selectionSet, new Set([...onPath, name]), fragmentsOnPath);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        checkIntrospection(selection.selectionSet, onPath, fragmentsOnPath);
+      } else {
+        const fragment = fragments.get(selection.name.value);
+        if (fragment && !fragmentsOnPath.has(fragment.name.value)) checkIntrospection(fragment.selectionSet, onPath, new Set([...fragmentsOnPath, fragment.name.value]));
+      }
+    }
+  };
+
   // Each fragment is measured once (a fragment used 2^30 times through nesting is still one walk);
   // a fragment in a cycle measures 0 here and is refused by validation afterwards.
   const measured = new Map<string, Measure | 'visiting'>();
@@ -196,7 +227,10 @@ export function checkQueryLimits(text: string, limits: QueryLimits): void {
       if (selection.kind === Kind.FIELD) {
         fields += 1;
         if (selection.alias) aliases += 1;
-        if (selection.name.value === '__schema' || selection.name.value === '__type') continue;
+        if (selection.name.value === '__schema' || selection.name.value === '__type') {
+          if (selection.selectionSet) checkIntrospection(selection.selectionSet, new Set(), new Set());
+          continue;
+        }
         if (selection.selectionSet) {
           const inner = selectionMeasure(selection.selectionSet);
           depth = Math.max(depth, inner.depth + 1);
