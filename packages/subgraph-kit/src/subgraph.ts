@@ -37,6 +37,8 @@ export interface RequestContext extends BaseContext {
   requestId: string;
   /** Who is asking, as the gateway vouched (anonymous when nothing was forwarded). */
   identity: Identity;
+  /** That identity as the gateway signed it, to forward on a call to another subgraph (null: none came). */
+  forwardedIdentity: string | null;
   /** The signed-in user, if the caller is one. */
   viewer: Viewer | null;
   log: Logger;
@@ -176,6 +178,7 @@ export async function createSubgraphService<C extends RequestContext>(options: S
       return options.context({
         requestId,
         identity,
+        forwardedIdentity: typeof req.headers[IDENTITY_HEADER] === 'string' ? req.headers[IDENTITY_HEADER] : null,
         viewer: viewerOf(identity),
         log: logger.child({ requestId }),
         cache: new RequestCache(cache),

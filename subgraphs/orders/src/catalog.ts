@@ -1,7 +1,9 @@
 // What orders needs to know about products when an order is placed: that each exists (and is not
 // deleted), its name (kept on the line) and its current price (provisional until the reservation
-// captures the price of that moment). Asked of the products subgraph over HTTP, as the gateway
-// would, through its entity resolver: one request for all lines.
+// captures the price of that moment). Asked of the products subgraph through its entity resolver,
+// one request for all lines, with the platform's GraphQL client: the gateway's policy for a
+// subgraph call (timeout, retries, breaker, request id, the caller's identity, a trace span).
+import { GraphQLClient, GraphQLUnavailableError } from '@commerce/platform/graphql-client';
 import { amountToCents } from '@commerce/subgraph-kit';
 
 export interface CatalogProduct {
@@ -15,24 +17,30 @@ export class CatalogUnavailableError extends Error {}
 
 const QUERY = 'query ($representations: [_Any!]!) { _entities(representations: $representations) { ... on Product { id name price { amount currency } } } }';
 
+type Entities = { _entities?: Array<{ id: string; name: string; price: { amount: string; currency: string } } | null> };
+
 export class ProductCatalog {
-  constructor(private readonly url: string, private readonly timeoutMs = 3000) {}
+  private readonly client: GraphQLClient;
+
+  constructor(url: string, options: { timeoutMs?: number; retries?: number; breakerResetMs?: number } = {}) {
+    this.client = new GraphQLClient({ name: 'products', url, timeoutMs: options.timeoutMs ?? 3000, retries: options.retries ?? 1, breakerResetMs: options.breakerResetMs ?? 2000 });
+  }
 
   /** One entry per id, in id order: the product, or null when there is none (or it was deleted). */
-  async products(ids: readonly string[], requestId?: string): Promise<Array<CatalogProduct | null>> {
-    let body: { data?: { _entities?: Array<{ id: string; name: string; price: { amount: string; currency: string } } | null> }; errors?: unknown[] };
+  async products(ids: readonly string[], call: { requestId?: string; identityToken?: string | null; deadline?: number } = {}): Promise<Array<CatalogProduct | null>> {
+    let answer;
     try {
-      const response = await fetch(this.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(requestId ? { 'x-request-id': requestId } : {}) },
-        body: JSON.stringify({ query: QUERY, variables: { representations: ids.map((id) => ({ __typename: 'Product', id })) } }),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      body = (await response.json()) as typeof body;
-      if (!response.ok || !body.data?._entities) throw new Error(`products answered ${response.status}`);
+      answer = await this.client.request<Entities>(QUERY, { representations: ids.map((id) => ({ __typename: 'Product', id })) }, { ...call, retryable: true });
     } catch (error) {
-      throw new CatalogUnavailableError(`products lookup failed: ${String(error)}`);
+      if (error instanceof GraphQLUnavailableError) throw new CatalogUnavailableError(`products lookup failed: ${error.message}`);
+      throw error;
     }
-    return body.data._entities.map((entity) => (entity ? { id: entity.id, name: entity.name, priceCents: amountToCents(entity.price.amount) ?? 0, currency: entity.price.currency } : null));
+    const entities = answer.data?._entities;
+    if (!entities) throw new CatalogUnavailableError(`products lookup failed: ${JSON.stringify(answer.errors ?? 'no data').slice(0, 300)}`);
+    return entities.map((entity) => (entity ? { id: entity.id, name: entity.name, priceCents: amountToCents(entity.price.amount) ?? 0, currency: entity.price.currency } : null));
+  }
+
+  shutdown(): void {
+    this.client.shutdown();
   }
 }

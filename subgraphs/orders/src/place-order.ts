@@ -35,7 +35,7 @@ export async function placeOrder(input: unknown, context: Context & { catalog: P
 
   let products;
   try {
-    products = await context.catalog.products(lines.map((line) => line.productId), context.requestId);
+    products = await context.catalog.products(lines.map((line) => line.productId), { requestId: context.requestId, identityToken: context.forwardedIdentity });
   } catch (error) {
     if (!(error instanceof CatalogUnavailableError)) throw error;
     context.log.warn({ err: error.message }, 'placeOrder: products unavailable');

@@ -19,6 +19,7 @@ export async function createOrdersServer(config: SubgraphConfig, dependencies: S
     resolvers,
     context: (base) => ({ ...base, repository, saga, catalog, placeOrderWaitMs: config.saga.placeOrderWaitMs, loaders: createLoaders(repository, base.cache) }),
     onStop: async () => {
+      catalog.shutdown();
       await saga.stop();
       await prisma.$disconnect();
     },

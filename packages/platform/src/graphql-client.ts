@@ -1,0 +1,127 @@
+// A GraphQL call from one service to another, made the way the gateway makes its subgraph
+// fetches: a timeout per attempt (never past the caller's deadline), retries of queries after a
+// transport failure with jittered backoff, a circuit breaker per target that fails fast while it
+// is down, and on every attempt the request id, the caller's identity as the gateway signed it,
+// and (with tracing on) a client span whose context travels as `traceparent`.
+import { setTimeout as sleep } from 'node:timers/promises';
+import CircuitBreaker from 'opossum';
+import { IDENTITY_HEADER } from './identity.js';
+import { type Fetcher, tracing } from './tracing.js';
+
+export interface GraphQLClientOptions {
+  /** The target's name (spans, errors). */
+  name: string;
+  url: string;
+  /** Per attempt, in milliseconds. */
+  timeoutMs: number;
+  /** Extra attempts for a query after a transport failure. */
+  retries: number;
+  /** How long the breaker stays open before it lets one probe through. */
+  breakerResetMs: number;
+}
+
+export interface Call {
+  requestId?: string;
+  /** The caller's identity token as the gateway signed it (forwarded, never minted here). */
+  identityToken?: string | null;
+  /** Epoch milliseconds past which nothing more is attempted. */
+  deadline?: number;
+  /** Whether the operation may be sent again after a transport failure (queries: yes). */
+  retryable?: boolean;
+}
+
+export type UnavailableReason = 'timeout' | 'unreachable' | 'http_5xx' | 'circuit_open' | 'deadline';
+
+/** The target could not answer (the caller decides what that means for its own answer). */
+export class GraphQLUnavailableError extends Error {
+  constructor(
+    readonly target: string,
+    readonly reason: UnavailableReason,
+    cause?: unknown,
+  ) {
+    super(`${target} is unavailable (${reason.replace('_', ' ')})`, { cause });
+  }
+}
+
+export interface GraphQLAnswer<T> {
+  data?: T | null;
+  errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
+}
+
+class HttpStatusError extends Error {
+  constructor(readonly status: number) {
+    super(`answered HTTP ${status}`);
+  }
+}
+
+function reasonOf(error: unknown): UnavailableReason | null {
+  const e = error as { name?: string; code?: string; message?: string; cause?: { name?: string } };
+  if (error instanceof GraphQLUnavailableError) return error.reason;
+  if (e?.code === 'EOPENBREAKER') return 'circuit_open';
+  if (e?.name === 'TimeoutError' || e?.name === 'AbortError' || e?.cause?.name === 'TimeoutError') return 'timeout';
+  if (error instanceof TypeError && e.message === 'fetch failed') return 'unreachable';
+  if (error instanceof HttpStatusError && error.status >= 500) return 'http_5xx';
+  return null;
+}
+
+export class GraphQLClient {
+  private readonly breaker: CircuitBreaker<[string, Record<string, unknown>, Call], GraphQLAnswer<unknown>>;
+  private readonly fetcher: Fetcher;
+
+  constructor(private readonly options: GraphQLClientOptions) {
+    this.fetcher = tracing()?.clientFetch(options.name, fetch) ?? fetch;
+    this.breaker = new CircuitBreaker((document: string, variables: Record<string, unknown>, call: Call) => this.attempts(document, variables, call), {
+      timeout: false, // each attempt has its own timeout
+      resetTimeout: options.breakerResetMs,
+      errorThresholdPercentage: 50,
+      volumeThreshold: 5,
+      rollingCountTimeout: 10_000,
+      // Only availability failures count against the target.
+      errorFilter: (error: unknown) => reasonOf(error) === null,
+    });
+  }
+
+  /** The answer (data and GraphQL errors as the target gave them); throws GraphQLUnavailableError when it cannot be had. */
+  async request<T>(document: string, variables: Record<string, unknown>, call: Call = {}): Promise<GraphQLAnswer<T>> {
+    try {
+      return (await this.breaker.fire(document, variables, call)) as GraphQLAnswer<T>;
+    } catch (error) {
+      const reason = reasonOf(error);
+      if (reason === null) throw error;
+      throw error instanceof GraphQLUnavailableError ? error : new GraphQLUnavailableError(this.options.name, reason, error);
+    }
+  }
+
+  private async attempts(document: string, variables: Record<string, unknown>, call: Call): Promise<GraphQLAnswer<unknown>> {
+    for (let attempt = 0; ; attempt++) {
+      const left = (call.deadline ?? Number.POSITIVE_INFINITY) - Date.now();
+      if (left <= 0) throw new GraphQLUnavailableError(this.options.name, 'deadline');
+      try {
+        return await this.once(document, variables, call, Math.min(this.options.timeoutMs, left));
+      } catch (error) {
+        if (!(call.retryable ?? true) || attempt >= this.options.retries || reasonOf(error) === null) throw error;
+        await sleep(Math.random() * 50 * 2 ** attempt); // full jitter: 0-50 ms, then 0-100 ms, …
+      }
+    }
+  }
+
+  private async once(document: string, variables: Record<string, unknown>, call: Call, timeoutMs: number): Promise<GraphQLAnswer<unknown>> {
+    const response = await this.fetcher(this.options.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(call.requestId ? { 'x-request-id': call.requestId } : {}),
+        ...(call.identityToken ? { [IDENTITY_HEADER]: call.identityToken } : {}),
+      },
+      body: JSON.stringify({ query: document, variables }),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (response.status >= 500) throw new HttpStatusError(response.status);
+    return (await response.json()) as GraphQLAnswer<unknown>;
+  }
+
+  /** Stops the breaker's timers (on shutdown). */
+  shutdown(): void {
+    this.breaker.shutdown();
+  }
+}
