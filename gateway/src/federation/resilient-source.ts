@@ -3,12 +3,12 @@
 // fails fast while the subgraph is down and probes until it is back. A subgraph that cannot answer
 // costs only its own fields: the fetch returns SUBGRAPH_UNAVAILABLE errors at the paths it would
 // have filled, and the gateway serves the rest (partial data, HTTP 200).
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type GraphQLDataSourceProcessOptions, RemoteGraphQLDataSource } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { GraphQLError } from 'graphql';
 import CircuitBreaker from 'opossum';
 import type { Counter, Gauge, Histogram } from 'prom-client';
+import { breakerPolicy, retryBackoff } from '@commerce/platform/graphql-client';
 import { type Fetcher, tracing } from '@commerce/platform/tracing';
 import { failurePaths, fetchDocument, operationKind } from './failure-paths.js';
 
@@ -67,15 +67,11 @@ export class ResilientDataSource<TContext extends Record<string, any>> extends R
     const timed: Fetcher = (input, init) => fetch(input, { ...init, signal: AbortSignal.timeout(resilience.timeoutMs) });
     // With tracing on, each attempt is a client span whose context travels as `traceparent`.
     super({ url, fetcher: (tracing()?.clientFetch(subgraph, timed) ?? timed) as never });
-    this.breaker = new CircuitBreaker((options: IncomingOptions<TContext>, retryable: boolean) => this.attempt(options, retryable), {
-      timeout: false, // each attempt has its own timeout
-      resetTimeout: resilience.breakerResetMs,
-      errorThresholdPercentage: 50,
-      volumeThreshold: 5,
-      rollingCountTimeout: 10_000,
-      // Only availability failures count against the subgraph.
-      errorFilter: (error: unknown) => availabilityFailure(error) === null,
-    });
+    // Only availability failures count against the subgraph.
+    this.breaker = new CircuitBreaker(
+      (options: IncomingOptions<TContext>, retryable: boolean) => this.attempt(options, retryable),
+      breakerPolicy(resilience.breakerResetMs, (error) => availabilityFailure(error) !== null),
+    );
     const state = (value: number) => () => metrics.breakerState.set({ subgraph }, value);
     this.breaker.on('close', state(BREAKER_STATE.closed));
     this.breaker.on('halfOpen', state(BREAKER_STATE.halfOpen));
@@ -123,7 +119,7 @@ export class ResilientDataSource<TContext extends Record<string, any>> extends R
       } catch (error) {
         if (!retryable || attempt >= this.resilience.retries || availabilityFailure(error) === null || this.retryTokens < 1) throw error;
         this.retryTokens -= 1;
-        await sleep(Math.random() * 50 * 2 ** attempt); // full jitter: 0-50 ms, then 0-100 ms, …
+        await retryBackoff(attempt);
       }
     }
   }

@@ -30,6 +30,23 @@ export interface Call {
   retryable?: boolean;
 }
 
+/**
+ * The circuit breaker's policy for a call to another service (the gateway's subgraph fetches and
+ * GraphQLClient alike): open when half the calls of the last 10 s failed (5 at least), probe again
+ * after `resetMs`; `isFailure` tells availability failures (which count) from the rest.
+ */
+export const breakerPolicy = (resetMs: number, isFailure: (error: unknown) => boolean): CircuitBreaker.Options => ({
+  timeout: false, // each attempt has its own timeout
+  resetTimeout: resetMs,
+  errorThresholdPercentage: 50,
+  volumeThreshold: 5,
+  rollingCountTimeout: 10_000,
+  errorFilter: (error: unknown) => !isFailure(error),
+});
+
+/** Full jitter before retry `attempt` (0-based): 0-50 ms, then 0-100 ms, … */
+export const retryBackoff = (attempt: number): Promise<void> => sleep(Math.random() * 50 * 2 ** attempt);
+
 export type UnavailableReason = 'timeout' | 'unreachable' | 'http_5xx' | 'circuit_open' | 'deadline';
 
 /** The target could not answer (the caller decides what that means for its own answer). */
@@ -70,15 +87,10 @@ export class GraphQLClient {
 
   constructor(private readonly options: GraphQLClientOptions) {
     this.fetcher = tracing()?.clientFetch(options.name, fetch) ?? fetch;
-    this.breaker = new CircuitBreaker((document: string, variables: Record<string, unknown>, call: Call) => this.attempts(document, variables, call), {
-      timeout: false, // each attempt has its own timeout
-      resetTimeout: options.breakerResetMs,
-      errorThresholdPercentage: 50,
-      volumeThreshold: 5,
-      rollingCountTimeout: 10_000,
-      // Only availability failures count against the target.
-      errorFilter: (error: unknown) => reasonOf(error) === null,
-    });
+    this.breaker = new CircuitBreaker(
+      (document: string, variables: Record<string, unknown>, call: Call) => this.attempts(document, variables, call),
+      breakerPolicy(options.breakerResetMs, (error) => reasonOf(error) !== null),
+    );
   }
 
   /** The answer (data and GraphQL errors as the target gave them); throws GraphQLUnavailableError when it cannot be had. */
@@ -100,7 +112,7 @@ export class GraphQLClient {
         return await this.once(document, variables, call, Math.min(this.options.timeoutMs, left));
       } catch (error) {
         if (!(call.retryable ?? true) || attempt >= this.options.retries || reasonOf(error) === null) throw error;
-        await sleep(Math.random() * 50 * 2 ** attempt); // full jitter: 0-50 ms, then 0-100 ms, …
+        await retryBackoff(attempt);
       }
     }
   }
