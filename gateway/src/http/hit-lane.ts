@@ -15,7 +15,8 @@ import Negotiator from 'negotiator';
 import type { FailOpenCache } from '@commerce/platform/fail-open-cache';
 import type { Logger } from '@commerce/platform/logger';
 import type { ServiceMetrics } from '@commerce/platform/metrics';
-import { parseJsonBody, requestIdOf, sendInvalidJson } from '@commerce/platform/service';
+import { parseJsonBody, sendInvalidJson } from '@commerce/platform/json-body';
+import { requestIdOf } from '@commerce/platform/service';
 import type { Counter } from 'prom-client';
 import type { BucketLimit, BudgetDecision, BudgetStore } from '../limits/budget-store.js';
 import { budgetOf, type BudgetLimits } from '../limits/client-budget.js';
@@ -100,7 +101,7 @@ export class HitLane {
       const onward = () => {
         if (res.headersSent) return; // answered after all (something failed after the send)
         const body = parseJsonBody(raw);
-        if (body === undefined) return sendInvalidJson(req, res);
+        if (body === undefined) return sendInvalidJson(res, requestIdOf(req));
         // Only a single operation with its text is learned: not a batch, not a persisted-query
         // hash alone (whether that hash is still known is Apollo's to say, every time).
         if (typeof (body as { query?: unknown }).query !== 'string') this.tickets.delete(req);

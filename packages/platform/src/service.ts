@@ -10,6 +10,7 @@ import express, { type ErrorRequestHandler, type RequestHandler } from 'express'
 import { type Logger, statusLine } from './logger.js';
 import { type ServiceMetrics, requestMetricsPlugin } from './metrics.js';
 import { formatErrorFor } from './errors.js';
+import { INVALID_JSON } from './json-body.js';
 import { requestLogPlugin } from './request-log.js';
 import { SHUTDOWN_TIMEOUT_DEFAULT_MS, type ShutdownConfig, stopOnSignals } from './shutdown.js';
 import { tracing } from './tracing.js';
@@ -201,30 +202,6 @@ export async function createService<C extends BaseContext>(options: ServiceOptio
 /** A GraphQL-shaped error body for a request refused before GraphQL saw it. */
 export function sendRequestError(res: import('express').Response, status: number, code: string, message: string, extensions: Record<string, unknown> = {}): void {
   res.status(status).json({ errors: [{ message, extensions: { code, ...extensions } }] });
-}
-
-const INVALID_JSON = 'The request body is not valid JSON.';
-
-/**
- * A request body as Express' JSON parser reads it (strict: an object or an array; a leading
- * byte-order mark ignored), for code that reads bodies before Express does. undefined: not JSON.
- */
-export function parseJsonBody(raw: Buffer): unknown {
-  let text = raw.toString('utf8');
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const first = /\S/.exec(text)?.[0];
-  if (first !== '{' && first !== '[') return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The answer to a body that is not JSON, for code that reads bodies before Express does. */
-export function sendInvalidJson(req: IncomingMessage, res: ServerResponse): void {
-  const body = JSON.stringify({ errors: [{ message: INVALID_JSON, extensions: { code: 'BAD_REQUEST' } }] });
-  res.writeHead(400, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-request-id': requestIdOf(req) }).end(body);
 }
 
 /**

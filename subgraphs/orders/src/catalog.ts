@@ -21,16 +21,20 @@ type Entities = { _entities?: Array<{ id: string; name: string; price: { amount:
 
 export class ProductCatalog {
   private readonly client: GraphQLClient;
+  private readonly timeoutMs: number;
 
   constructor(url: string, options: { timeoutMs?: number; retries?: number; breakerResetMs?: number } = {}) {
-    this.client = new GraphQLClient({ name: 'products', url, timeoutMs: options.timeoutMs ?? 3000, retries: options.retries ?? 1, breakerResetMs: options.breakerResetMs ?? 2000 });
+    this.timeoutMs = options.timeoutMs ?? 3000;
+    this.client = new GraphQLClient({ name: 'products', url, timeoutMs: this.timeoutMs, retries: options.retries ?? 1, breakerResetMs: options.breakerResetMs ?? 2000 });
   }
 
   /** One entry per id, in id order: the product, or null when there is none (or it was deleted). */
   async products(ids: readonly string[], call: { requestId?: string; identityToken?: string | null; deadline?: number } = {}): Promise<Array<CatalogProduct | null>> {
     let answer;
     try {
-      answer = await this.client.request<Entities>(QUERY, { representations: ids.map((id) => ({ __typename: 'Product', id })) }, { ...call, retryable: true });
+      // Retries fit in one timeout's worth of time (until a caller's own deadline reaches here):
+      // a quick failure is tried again, a slow one is not, as the gateway waits no longer anyway.
+      answer = await this.client.request<Entities>(QUERY, { representations: ids.map((id) => ({ __typename: 'Product', id })) }, { deadline: Date.now() + this.timeoutMs, ...call, retryable: true });
     } catch (error) {
       if (error instanceof GraphQLUnavailableError) throw new CatalogUnavailableError(`products lookup failed: ${error.message}`);
       throw error;

@@ -9,6 +9,4 @@ export interface Context extends RequestContext {
   repository: OrdersRepository;
   saga: OrderSaga;
   catalog: ProductCatalog;
-  /** How long placeOrder waits for the reservation's outcome. */
-  placeOrderWaitMs: number;
 }

@@ -19,7 +19,7 @@ const refused = (...userErrors: UserError[]): PlaceOrderResult => ({ order: null
 export async function placeOrder(input: unknown, context: Context & { catalog: ProductCatalog }, limitNew: () => Promise<void> = async () => {}): Promise<PlaceOrderResult> {
   // The wait is counted from here, so a slow write under load does not stretch the answer past
   // what the gateway waits for a subgraph.
-  const deadline = Date.now() + context.placeOrderWaitMs;
+  const deadline = Date.now() + context.saga.outcomeWaitMs;
   const viewer = requireUser(context.viewer);
   const parsed = parseInput(placeOrderInput, input);
   if (!parsed.ok) return refused(...parsed.userErrors);

@@ -3,15 +3,17 @@
 // the wait placeOrder does for that answer. Every state change purges the order's cache tags
 // after its transaction commits.
 import { EventEmitter } from 'node:events';
-import { consume, entityTag, EVENT, type EventBus, type Logger, type OutboxEvent, payloadOf, runInBackground, type SagaConfig, STOCK_EVENTS, startRelay, type SubgraphCache } from '@commerce/subgraph-kit';
+import { consume, entityTag, EVENT, type EventBus, type Logger, type OutboxEvent, payloadOf, type SagaConfig, STOCK_EVENTS, startRelay, type SubgraphCache } from '@commerce/subgraph-kit';
 import { userOrdersTag } from './loaders.js';
-import { IDEMPOTENCY_KEEP_MS, type OrderRow, type OrdersRepository } from './repository.js';
+import type { OrderRow, OrdersRepository } from './repository.js';
 
 export interface OrderSaga {
   /** After the transaction that wrote it has committed: publish the event now (never throws). */
   publish(event: OutboxEvent): Promise<void>;
   /** Resolves when the order has left PENDING (here or on another replica), or after `ms`. */
   outcome(orderId: string, ms: number): Promise<void>;
+  /** How long placeOrder waits for an order's outcome before answering PENDING (PLACE_ORDER_WAIT_MS). */
+  readonly outcomeWaitMs: number;
   /** The tags an order's change invalidates. */
   purge(order: Pick<OrderRow, 'id' | 'userId'>): Promise<void>;
   stop(): Promise<void>;
@@ -36,13 +38,9 @@ export function startOrderSaga(options: { repository: OrdersRepository; bus: Eve
     await purge(changed);
     decided.emit(changed.id);
   });
-  // Idempotency keys are promised for 24 h and kept 48 h; older ones are swept hourly.
-  const sweep = setInterval(() => {
-    runInBackground(() => repository.forgetIdempotencyKeys(new Date(Date.now() - IDEMPOTENCY_KEEP_MS))).catch((error: unknown) => logger.warn({ err: String(error) }, 'idempotency key sweep failed'));
-  }, 3600_000);
-  sweep.unref();
   return {
     publish: (event) => relay.publish([event]),
+    outcomeWaitMs: options.saga.placeOrderWaitMs,
     outcome: async (orderId, ms) => {
       const deadline = Date.now() + ms;
       let wake = () => {};
@@ -64,7 +62,6 @@ export function startOrderSaga(options: { repository: OrdersRepository; bus: Eve
     },
     purge,
     stop: async () => {
-      clearInterval(sweep);
       await consumers.stop();
       await relay.stop();
     },

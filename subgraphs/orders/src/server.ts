@@ -5,6 +5,7 @@ import { PrismaClient } from './generated/prisma/client.js';
 import { createLoaders } from './loaders.js';
 import { OrdersRepository } from './repository.js';
 import { resolvers } from './resolvers.js';
+import { startIdempotencySweep } from './idempotency-sweep.js';
 import { startOrderSaga } from './saga.js';
 
 export async function createOrdersServer(config: SubgraphConfig, dependencies: SubgraphDependencies = {}): Promise<Service> {
@@ -14,12 +15,14 @@ export async function createOrdersServer(config: SubgraphConfig, dependencies: S
   const repository = new OrdersRepository(prisma);
   const saga = startOrderSaga({ repository, bus: runtime.bus, cache: runtime.cache, saga: config.saga, logger: runtime.logger });
   const catalog = new ProductCatalog(config.saga.productsUrl);
+  const sweep = startIdempotencySweep(repository, runtime.logger);
   return createSubgraphService({
     runtime,
     resolvers,
-    context: (base) => ({ ...base, repository, saga, catalog, placeOrderWaitMs: config.saga.placeOrderWaitMs, loaders: createLoaders(repository, base.cache) }),
+    context: (base) => ({ ...base, repository, saga, catalog, loaders: createLoaders(repository, base.cache) }),
     onStop: async () => {
       catalog.shutdown();
+      sweep.stop();
       await saga.stop();
       await prisma.$disconnect();
     },
