@@ -36,8 +36,8 @@ export class ProductCatalog {
       // a quick failure is tried again, a slow one is not, as the gateway waits no longer anyway.
       answer = await this.client.request<Entities>(QUERY, { representations: ids.map((id) => ({ __typename: 'Product', id })) }, { deadline: Date.now() + this.timeoutMs, ...call, retryable: true });
     } catch (error) {
-      if (error instanceof GraphQLUnavailableError) throw new CatalogUnavailableError(`products lookup failed: ${error.message}`);
-      throw error;
+      // Unavailable, or an answer that is not GraphQL at all: either way the products cannot be checked.
+      throw new CatalogUnavailableError(`products lookup failed: ${error instanceof GraphQLUnavailableError ? error.message : String(error)}`);
     }
     const entities = answer.data?._entities;
     if (!entities) throw new CatalogUnavailableError(`products lookup failed: ${JSON.stringify(answer.errors ?? 'no data').slice(0, 300)}`);
