@@ -80,20 +80,33 @@ export const refusalHoldMs = (error: GraphQLError): number => Math.min(REFUSAL_H
 /** Codes of requests refused before execution, which pay the flat refusal cost. */
 const REFUSALS = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'QUERY_LIMIT_EXCEEDED', 'BAD_REQUEST']);
 
+type ChargeOptions = Pick<ClientBudgetOptions<BudgetContext>, 'store' | 'limits' | 'rateLimited' | 'fallbacks'>;
+
+/** Takes `cost` from a bucket, counting a decision this replica had to make alone. */
+async function take(options: ChargeOptions, key: string, cost: number, limit: BucketLimit): Promise<BudgetDecision> {
+  const decision = await options.store.take(key, cost, limit);
+  if (decision.source === 'local') options.fallbacks?.inc();
+  return decision;
+}
+
+/** The RATE_LIMITED error for a refused take, counted. */
+function refused(options: ChargeOptions, cost: number, decision: BudgetDecision, limit: BucketLimit, what?: string): GraphQLError {
+  options.rateLimited.inc({ scope: 'client_budget' });
+  return rateLimitedError(cost, decision, limit, what);
+}
+
 /**
- * Takes the flat refusal cost from the caller's bucket: null when it could pay, else the
- * RATE_LIMITED error to answer instead (a client that floods refusals ends up refused cheaply).
+ * Takes the flat refusal cost from the caller's bucket: null when refusals are free, else the
+ * decision and, when it could not pay, the RATE_LIMITED error to answer instead (a client that
+ * floods refusals ends up refused cheaply).
  */
-export function refusalCharge<C extends BudgetContext>(options: Pick<ClientBudgetOptions<C>, 'store' | 'limits' | 'rateLimited' | 'fallbacks'>) {
+export function refusalCharge<C extends BudgetContext>(options: ChargeOptions) {
   return async (context: C): Promise<{ error: GraphQLError | null; decision: BudgetDecision; limit: BucketLimit } | null> => {
     const cost = options.limits.refusalCost;
     if (cost <= 0) return null;
     const { key, limit } = budgetOf(context.identity, context.clientIp, options.limits);
-    const decision = await options.store.take(key, cost, limit);
-    if (decision.source === 'local') options.fallbacks?.inc();
-    if (decision.allowed) return { error: null, decision, limit };
-    options.rateLimited.inc({ scope: 'client_budget' });
-    return { error: rateLimitedError(cost, decision, limit, 'a refused request costs'), decision, limit };
+    const decision = await take(options, key, cost, limit);
+    return { error: decision.allowed ? null : refused(options, cost, decision, limit, 'a refused request costs'), decision, limit };
   };
 }
 
@@ -110,16 +123,9 @@ export function clientBudgetPlugin<C extends BudgetContext>(options: ClientBudge
           // More than the whole bucket can never be admitted: waiting would not help, so no 429.
           if (cost > limit.capacity) throw new QueryLimitError('cost', limit.capacity, cost, 'your budget');
           const { prepaid } = requestContext.contextValue;
-          let decision: BudgetDecision;
-          if (prepaid && prepaid.key === key && prepaid.cost === cost) decision = prepaid.decision;
-          else {
-            decision = await options.store.take(key, cost, limit);
-            if (decision.source === 'local') options.fallbacks?.inc();
-          }
+          const decision = prepaid && prepaid.key === key && prepaid.cost === cost ? prepaid.decision : await take(options, key, cost, limit);
           outcome = { decision, limit };
-          if (decision.allowed) return;
-          options.rateLimited.inc({ scope: 'client_budget' });
-          throw rateLimitedError(cost, decision, limit);
+          if (!decision.allowed) throw refused(options, cost, decision, limit);
         },
         // A request refused before its operation was charged (Apollo's parse and validation
         // errors, a cost over the maximum) pays the flat refusal cost instead.
