@@ -8,7 +8,7 @@ import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { GraphQLError } from 'graphql';
 import CircuitBreaker from 'opossum';
 import type { Counter, Gauge, Histogram } from 'prom-client';
-import { breakerPolicy, retryBackoff } from '@commerce/platform/graphql-client';
+import { breakerPolicy, retryBackoff, transportFailure } from '@commerce/platform/graphql-client';
 import { type Fetcher, tracing } from '@commerce/platform/tracing';
 import { failurePaths, fetchDocument, operationKind } from './failure-paths.js';
 
@@ -31,12 +31,9 @@ type Reason = 'timeout' | 'unreachable' | 'http_5xx' | 'circuit_open';
 
 /** Why a fetch failed for availability reasons, or null for anything else (a bug, a 4xx). */
 export function availabilityFailure(error: unknown): Reason | null {
-  const e = error as { name?: string; code?: string; message?: string; cause?: { name?: string }; extensions?: { response?: { status?: number } } };
-  if (e?.code === 'EOPENBREAKER') return 'circuit_open';
-  if (e?.name === 'TimeoutError' || e?.name === 'AbortError' || e?.cause?.name === 'TimeoutError') return 'timeout';
-  if (error instanceof TypeError && e.message === 'fetch failed') return 'unreachable';
-  if (error instanceof GraphQLError && (e.extensions?.response?.status ?? 0) >= 500) return 'http_5xx';
-  return null;
+  // Apollo's RemoteGraphQLDataSource reports a 5xx as a GraphQLError carrying the response.
+  if (error instanceof GraphQLError && ((error.extensions as { response?: { status?: number } }).response?.status ?? 0) >= 500) return 'http_5xx';
+  return transportFailure(error);
 }
 
 type Options<C extends Record<string, any>> = GraphQLDataSourceProcessOptions<C>;

@@ -71,14 +71,22 @@ class HttpStatusError extends Error {
   }
 }
 
-function reasonOf(error: unknown): UnavailableReason | null {
+/**
+ * Why a call failed at the transport (the breaker open, a timeout, nothing listening), or null for
+ * anything else: what the gateway's subgraph fetches and GraphQLClient both count as unavailable.
+ */
+export function transportFailure(error: unknown): 'circuit_open' | 'timeout' | 'unreachable' | null {
   const e = error as { name?: string; code?: string; message?: string; cause?: { name?: string } };
-  if (error instanceof GraphQLUnavailableError) return error.reason;
   if (e?.code === 'EOPENBREAKER') return 'circuit_open';
   if (e?.name === 'TimeoutError' || e?.name === 'AbortError' || e?.cause?.name === 'TimeoutError') return 'timeout';
   if (error instanceof TypeError && e.message === 'fetch failed') return 'unreachable';
-  if (error instanceof HttpStatusError && error.status >= 500) return 'http_5xx';
   return null;
+}
+
+function reasonOf(error: unknown): UnavailableReason | null {
+  if (error instanceof GraphQLUnavailableError) return error.reason;
+  if (error instanceof HttpStatusError && error.status >= 500) return 'http_5xx';
+  return transportFailure(error);
 }
 
 export class GraphQLClient {
