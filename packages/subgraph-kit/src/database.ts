@@ -24,7 +24,13 @@ export interface Database {
   close(): Promise<void>;
 }
 
-const STATEMENT_METHODS = new Set(['queryRaw', 'executeRaw', 'executeScript', 'commit', 'rollback']);
+const STATEMENT_METHODS = new Set(['queryRaw', 'executeRaw', 'executeScript']);
+/**
+ * A transaction's commit() and rollback() send COMMIT / ROLLBACK themselves only when it uses
+ * "phantom" queries (PGlite's adapter); otherwise (node-postgres) Prisma sends them through
+ * executeRaw, already counted, and commit() only hands the connection back.
+ */
+const PHANTOM_END_METHODS = new Set(['commit', 'rollback']);
 
 /**
  * A connection the server closed under us (a restart, a failover, pg_terminate_backend): the pool
@@ -75,7 +81,8 @@ function counting<T extends object>(target: T, onStatement: () => void, readAtte
           }
         };
       }
-      if (typeof property === 'string' && STATEMENT_METHODS.has(property)) {
+      const phantom = inTransaction && (object as { options?: { usePhantomQuery?: boolean } }).options?.usePhantomQuery === true;
+      if (typeof property === 'string' && (STATEMENT_METHODS.has(property) || (phantom && PHANTOM_END_METHODS.has(property)))) {
         return (...args: unknown[]) => {
           onStatement();
           return fn.apply(object, args);
