@@ -30,6 +30,8 @@ export interface ProcessGraphOptions {
   /** Added to every service's environment. */
   env?: Record<string, string>;
   gatewayEnv?: Record<string, string>;
+  /** Another checkout of the project to run the services from (a benchmark's baseline). */
+  root?: string;
 }
 
 export async function startProcessGraph(databaseUrl: string, options: ProcessGraphOptions = {}): Promise<ProcessGraph> {
@@ -65,7 +67,7 @@ export async function startProcessGraph(databaseUrl: string, options: ProcessGra
   const running = new Map<ServiceName, Run>();
   const all: Run[] = [];
   const start = async (name: ServiceName) => {
-    const child = run(`start:${name}`, envOf(name));
+    const child = run(`start:${name}`, envOf(name), { root: options.root });
     running.set(name, child);
     all.push(child);
     await child.ready;
