@@ -1,5 +1,6 @@
-// One subgraph as the gateway sees it: every fetch has a timeout; queries (never mutations) are
-// retried on transport failures with jittered backoff, within a retry budget; a circuit breaker
+// One subgraph as the gateway sees it: every fetch has a deadline, retries included, and tells the
+// subgraph how long it has left (`x-deadline-ms`); queries (never mutations) are retried on
+// transport failures with jittered backoff, within that deadline and a retry budget; a circuit breaker
 // fails fast while the subgraph is down and probes until it is back. A subgraph that cannot answer
 // costs only its own fields: the fetch returns SUBGRAPH_UNAVAILABLE errors at the paths it would
 // have filled, and the gateway serves the rest (partial data, HTTP 200).
@@ -8,12 +9,13 @@ import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { GraphQLError } from 'graphql';
 import CircuitBreaker from 'opossum';
 import type { Counter, Gauge, Histogram } from 'prom-client';
+import { DEADLINE_HEADER } from '@commerce/platform/deadline';
 import { breakerPolicy, retryBackoff, transportFailure } from '@commerce/platform/graphql-client';
 import { type Fetcher, tracing } from '@commerce/platform/tracing';
 import { failurePaths, fetchDocument, operationKind } from './failure-paths.js';
 
 export interface ResilienceConfig {
-  /** Per fetch, in milliseconds. */
+  /** Per fetch, retries included, in milliseconds: a slow subgraph gets it all, a quick failure is tried again within it. */
   timeoutMs: number;
   /** Extra attempts for a query after a transport failure. */
   retries: number;
@@ -43,6 +45,15 @@ const isIncoming = <C extends Record<string, any>>(options: Options<C>): options
 
 const BREAKER_STATE = { closed: 0, halfOpen: 1, open: 2 } as const;
 
+/** Below this, a retry is not worth starting: it would be abandoned before a subgraph could answer. */
+const MIN_ATTEMPT_MS = 20;
+
+/** The attempt's time, as its deadline header says (Apollo hands the fetcher plain header objects). */
+function attemptMs(headers: unknown): number | undefined {
+  const value = headers && typeof headers === 'object' ? (headers as Record<string, unknown>)[DEADLINE_HEADER] : undefined;
+  return typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : undefined;
+}
+
 /** What the gateway adds to every fetch, and reads from every answer. */
 export interface FetchHooks<C extends Record<string, any>> {
   beforeSend(options: GraphQLDataSourceProcessOptions<C>): void | Promise<void>;
@@ -53,6 +64,8 @@ export class ResilientDataSource<TContext extends Record<string, any>> extends R
   private readonly breaker: CircuitBreaker<[IncomingOptions<TContext>, boolean], GatewayGraphQLResponse>;
   /** Retries allowed right now: each fetch earns a fifth of one, up to ten, so retries stay under ~20% of traffic. */
   private retryTokens = 10;
+  /** Each fetch's deadline (epoch ms), for its attempts' headers and timeouts. */
+  private readonly deadlines = new WeakMap<object, number>();
 
   constructor(
     readonly subgraph: string,
@@ -61,7 +74,8 @@ export class ResilientDataSource<TContext extends Record<string, any>> extends R
     private readonly metrics: SubgraphFetchMetrics,
     private readonly hooks: FetchHooks<TContext>,
   ) {
-    const timed: Fetcher = (input, init) => fetch(input, { ...init, signal: AbortSignal.timeout(resilience.timeoutMs) });
+    // Each attempt is abandoned when its deadline (the header the subgraph gets) passes.
+    const timed: Fetcher = (input, init) => fetch(input, { ...init, signal: AbortSignal.timeout(attemptMs(init?.headers) ?? resilience.timeoutMs) });
     // With tracing on, each attempt is a client span whose context travels as `traceparent`.
     super({ url, fetcher: (tracing()?.clientFetch(subgraph, timed) ?? timed) as never });
     // Only availability failures count against the subgraph.
@@ -78,6 +92,8 @@ export class ResilientDataSource<TContext extends Record<string, any>> extends R
 
   override async willSendRequest(options: GraphQLDataSourceProcessOptions<TContext>): Promise<void> {
     await this.hooks.beforeSend(options);
+    const deadline = this.deadlines.get(options.request);
+    if (deadline !== undefined) options.request.http?.headers.set(DEADLINE_HEADER, String(Math.max(1, Math.floor(deadline - Date.now()))));
   }
 
   override async didReceiveResponse({ response, context }: { response: GatewayGraphQLResponse; context: Partial<TContext> }): Promise<GatewayGraphQLResponse> {
@@ -90,6 +106,7 @@ export class ResilientDataSource<TContext extends Record<string, any>> extends R
     this.retryTokens = Math.min(10, this.retryTokens + 0.2);
     const end = this.metrics.duration.startTimer({ subgraph: this.subgraph });
     const document = fetchDocument(options.document, options.request.query);
+    this.deadlines.set(options.request, Date.now() + this.resilience.timeoutMs);
     try {
       return await this.breaker.fire(options, operationKind(document) === 'query');
     } catch (error) {
@@ -115,8 +132,11 @@ export class ResilientDataSource<TContext extends Record<string, any>> extends R
         return await super.process(options);
       } catch (error) {
         if (!retryable || attempt >= this.resilience.retries || availabilityFailure(error) === null || this.retryTokens < 1) throw error;
+        const deadline = this.deadlines.get(options.request) ?? Number.POSITIVE_INFINITY;
+        if (deadline - Date.now() < MIN_ATTEMPT_MS) throw error; // a slow failure used the time up
         this.retryTokens -= 1;
         await retryBackoff(attempt);
+        if (deadline - Date.now() < MIN_ATTEMPT_MS) throw error;
       }
     }
   }

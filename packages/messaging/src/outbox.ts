@@ -75,7 +75,13 @@ interface OutboxRow {
  * (SKIP LOCKED) until the transaction ends, so relays on several replicas never publish the same
  * row at once; a crash after publishing and before the commit publishes it again (at-least-once).
  */
-export async function relayOnce(db: RawTransactions, bus: EventBus, limit = 100, olderThanMs = 0): Promise<number> {
+export async function relayOnce(db: RawTransactions & RawSql, bus: EventBus, limit = 100, olderThanMs = 0): Promise<number> {
+  // Nearly always there is nothing to sweep: one read says so, instead of a transaction's three statements.
+  const [due] = await db.$queryRawUnsafe<Array<{ due: boolean }>>(
+    `SELECT EXISTS (SELECT 1 FROM outbox WHERE published_at IS NULL AND created_at <= now() - $1 * interval '1 millisecond') AS due`,
+    Math.max(0, Math.floor(olderThanMs)),
+  );
+  if (!due?.due) return 0;
   return db.$transaction(async (tx) => {
     const rows = await tx.$queryRawUnsafe<OutboxRow[]>(
       `SELECT id::text AS id, stream, type, payload FROM outbox WHERE published_at IS NULL AND created_at <= now() - $1 * interval '1 millisecond' ORDER BY created_at, id LIMIT ${Math.floor(limit)} FOR UPDATE SKIP LOCKED`,

@@ -5,6 +5,7 @@
 // and (with tracing on) a client span whose context travels as `traceparent`.
 import { setTimeout as sleep } from 'node:timers/promises';
 import CircuitBreaker from 'opossum';
+import { DEADLINE_HEADER, timeLeft } from './deadline.js';
 import { IDENTITY_HEADER } from './identity.js';
 import { type Fetcher, tracing } from './tracing.js';
 
@@ -97,7 +98,8 @@ export class GraphQLClient {
     this.fetcher = tracing()?.clientFetch(options.name, fetch) ?? fetch;
     this.breaker = new CircuitBreaker(
       (document: string, variables: Record<string, unknown>, call: Call) => this.attempts(document, variables, call),
-      breakerPolicy(options.breakerResetMs, (error) => reasonOf(error) !== null),
+      // A deadline that passed is the caller's lateness, not the target's failure.
+      breakerPolicy(options.breakerResetMs, (error) => reasonOf(error) !== null && reasonOf(error) !== 'deadline'),
     );
   }
 
@@ -114,7 +116,8 @@ export class GraphQLClient {
 
   private async attempts(document: string, variables: Record<string, unknown>, call: Call): Promise<GraphQLAnswer<unknown>> {
     for (let attempt = 0; ; attempt++) {
-      const left = (call.deadline ?? Number.POSITIVE_INFINITY) - Date.now();
+      // The caller's deadline, or the request's this call is made for (never later than that).
+      const left = Math.min((call.deadline ?? Number.POSITIVE_INFINITY) - Date.now(), timeLeft());
       if (left <= 0) throw new GraphQLUnavailableError(this.options.name, 'deadline');
       try {
         return await this.once(document, variables, call, Math.min(this.options.timeoutMs, left));
@@ -132,6 +135,8 @@ export class GraphQLClient {
         'content-type': 'application/json',
         ...(call.requestId ? { 'x-request-id': call.requestId } : {}),
         ...(call.identityToken ? { [IDENTITY_HEADER]: call.identityToken } : {}),
+        // What the target has before this attempt is abandoned: it may only shorten that.
+        [DEADLINE_HEADER]: String(Math.floor(timeoutMs)),
       },
       body: JSON.stringify({ query: document, variables }),
       signal: AbortSignal.timeout(timeoutMs),

@@ -3,7 +3,7 @@ import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import type { SubgraphName } from '@commerce/db/sql-runner';
 import { type CacheConfig, cacheConfigOf, cacheEnv } from '@commerce/platform/cache-config';
-import type { DatabaseTarget } from './database.js';
+import { DEFAULT_POOL_SIZE, type DatabaseTarget } from './database.js';
 import { booleanFlag, logBufferBytes, logLevel, nodeEnv, parseEnv, port, postgresUrl, type ProcessConfig } from '@commerce/platform/env';
 import { SHUTDOWN_FITS_ISSUE, type ShutdownConfig, shutdownConfigOf, shutdownEnv, shutdownFits } from '@commerce/platform/shutdown';
 import { type TracingConfig, tracingConfig, tracingEnv } from '@commerce/platform/tracing';
@@ -13,6 +13,8 @@ export const DEFAULT_PORTS: Record<SubgraphName, number> = { users: 4001, produc
 export interface SubgraphConfig extends ProcessConfig {
   name: SubgraphName;
   database: DatabaseTarget;
+  /** PostgreSQL connections this process may hold (DATABASE_POOL_SIZE); replicas × this must fit max_connections. */
+  databasePoolSize: number;
   /** Apply pending migrations at start (idempotent). */
   migrateOnStart: boolean;
   /** Write the deterministic seed at start when the tables are empty. */
@@ -55,6 +57,7 @@ const schema = z.object({
   USERS_DATABASE_URL: postgresUrl.optional(),
   PRODUCTS_DATABASE_URL: postgresUrl.optional(),
   ORDERS_DATABASE_URL: postgresUrl.optional(),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(DEFAULT_POOL_SIZE),
   MIGRATE_ON_START: booleanFlag(true),
   SEED_ON_START: z.enum(['true', 'false', '1', '0']).optional(),
   IDENTITY_PUBLIC_KEY: z.string().min(1).optional(),
@@ -103,6 +106,7 @@ export function subgraphConfig(name: SubgraphName, env: Record<string, string | 
     logBufferBytes: parsed.LOG_BUFFER_BYTES,
     shutdown: shutdownConfigOf(parsed),
     database,
+    databasePoolSize: parsed.DATABASE_POOL_SIZE,
     migrateOnStart: parsed.MIGRATE_ON_START,
     seedOnStart: parsed.SEED_ON_START === undefined ? database.kind === 'pglite' : ['true', '1'].includes(parsed.SEED_ON_START),
     dataDir: dataDirOf(parsed, cwd),

@@ -8,6 +8,7 @@ import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { SqlRunner } from '@commerce/db/sql-runner';
+import { currentDeadline, DeadlineExceededError } from '@commerce/platform/deadline';
 
 export type DatabaseTarget =
   | { kind: 'pglite'; dataDir: string }
@@ -119,9 +120,44 @@ function openPglite(dataDir: string, onStatement: () => void): Database {
   };
 }
 
+/**
+ * A pool whose wait for a connection ends at the request's deadline (deadline.ts), not only after
+ * `connectionTimeoutMillis`: under load a request must not queue for a connection past the time its
+ * caller waits for the answer, and a statement never sent is a statement that changed nothing. A
+ * connection that arrives after its waiter gave up goes straight back to the pool.
+ */
+class DeadlinePool extends pg.Pool {
+  override connect(): Promise<pg.PoolClient>;
+  override connect(callback: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): void;
+  override connect(callback?: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): Promise<pg.PoolClient> | void {
+    const deadline = currentDeadline();
+    if (deadline === undefined) return callback ? super.connect(callback) : super.connect();
+    const acquired = new Promise<pg.PoolClient>((resolve, reject) => {
+      const left = deadline - Date.now();
+      if (left <= 0) return reject(new DeadlineExceededError('waiting for a database connection'));
+      let gaveUp = false;
+      const timer = setTimeout(() => {
+        gaveUp = true;
+        reject(new DeadlineExceededError('waiting for a database connection'));
+      }, left);
+      super.connect((error, client, release) => {
+        clearTimeout(timer);
+        if (gaveUp) return void (client && release());
+        if (error || !client) reject(error ?? new Error('no connection'));
+        else resolve(client);
+      });
+    });
+    if (!callback) return acquired;
+    acquired.then(
+      (client) => callback(undefined, client, (release) => client.release(release as boolean | Error | undefined)),
+      (error: Error) => callback(error, undefined, () => {}),
+    );
+  }
+}
+
 function openPostgres(url: string, schema: string, onStatement: () => void, poolSize: number): Database {
   const config = { connectionString: url, options: `-c search_path=${quoteIdent(schema)}` };
-  const pool = new pg.Pool({ ...config, max: poolSize, connectionTimeoutMillis: 5000 });
+  const pool = new DeadlinePool({ ...config, max: poolSize, connectionTimeoutMillis: 5000 });
   pool.on('error', () => {}); // an idle client dropped by the server: the pool replaces it
   return {
     target: { kind: 'postgres', url, schema },
@@ -141,9 +177,12 @@ function openPostgres(url: string, schema: string, onStatement: () => void, pool
   };
 }
 
+/** Connections per process when DATABASE_POOL_SIZE is not set. */
+export const DEFAULT_POOL_SIZE = 10;
+
 export function openDatabase(target: DatabaseTarget, options: { onStatement?: () => void; poolSize?: number } = {}): Database {
   const onStatement = options.onStatement ?? (() => {});
   return target.kind === 'pglite'
     ? openPglite(target.dataDir, onStatement)
-    : openPostgres(target.url, target.schema, onStatement, options.poolSize ?? 10);
+    : openPostgres(target.url, target.schema, onStatement, options.poolSize ?? DEFAULT_POOL_SIZE);
 }

@@ -15,6 +15,7 @@ import { unauthenticatedRequest, viewerOf, type Viewer } from '@commerce/platfor
 import type { CacheStore } from '@commerce/platform/cache-store';
 import { cacheTagsPlugin } from '@commerce/platform/cache-tags';
 import { loadOrCreateDevKeys } from '@commerce/platform/dev-keys';
+import { currentDeadline } from '@commerce/platform/deadline';
 import { ConfigError } from '@commerce/platform/env';
 import { inBackground } from '@commerce/messaging/background';
 import { ANONYMOUS, IDENTITY_HEADER, type Identity, IdentityError, identityPublicKey, verifyIdentity } from '@commerce/platform/identity';
@@ -39,6 +40,8 @@ export interface RequestContext extends BaseContext {
   identity: Identity;
   /** That identity as the gateway signed it, to forward on a call to another subgraph (null: none came). */
   forwardedIdentity: string | null;
+  /** When the caller stops waiting (epoch ms, less a margin for the answer), from `x-deadline-ms`; null: no deadline. */
+  deadline: number | null;
   /** The signed-in user, if the caller is one. */
   viewer: Viewer | null;
   log: Logger;
@@ -89,7 +92,7 @@ export async function prepareSubgraph(config: SubgraphConfig, dependencies: Subg
   const identityKey = identityPublicKey(config.identityPublicKey ?? loadOrCreateDevKeys(config.dataDir).identityPublicKey);
   const metrics = createMetrics(config.name);
   const statements = sqlStatementsCounter(metrics.registry);
-  const database = openDatabase(config.database, { onStatement: () => statements.inc({ source: inBackground() ? 'background' : 'request' }) });
+  const database = openDatabase(config.database, { poolSize: config.databasePoolSize, onStatement: () => statements.inc({ source: inBackground() ? 'background' : 'request' }) });
   try {
     if (config.migrateOnStart || config.seedOnStart) {
       const runner = await database.runner();
@@ -179,6 +182,7 @@ export async function createSubgraphService<C extends RequestContext>(options: S
         requestId,
         identity,
         forwardedIdentity: typeof req.headers[IDENTITY_HEADER] === 'string' ? req.headers[IDENTITY_HEADER] : null,
+        deadline: currentDeadline() ?? null,
         viewer: viewerOf(identity),
         log: logger.child({ requestId }),
         cache: new RequestCache(cache),

@@ -3,7 +3,7 @@
 // captures the price of that moment). Asked of the products subgraph through its entity resolver,
 // one request for all lines, with the platform's GraphQL client: the gateway's policy for a
 // subgraph call (timeout, retries, breaker, request id, the caller's identity, a trace span).
-import { GraphQLClient, GraphQLUnavailableError } from '@commerce/platform/graphql-client';
+import { GraphQLClient, GraphQLUnavailableError, type UnavailableReason } from '@commerce/platform/graphql-client';
 import { amountToCents } from '@commerce/subgraph-kit';
 
 export interface CatalogProduct {
@@ -13,7 +13,12 @@ export interface CatalogProduct {
   currency: string;
 }
 
-export class CatalogUnavailableError extends Error {}
+export class CatalogUnavailableError extends Error {
+  /** Why, when the call itself failed (a timeout, the deadline, unreachable, …); undefined for an answer that was no answer. */
+  constructor(message: string, readonly reason?: UnavailableReason) {
+    super(message);
+  }
+}
 
 const QUERY = 'query ($representations: [_Any!]!) { _entities(representations: $representations) { ... on Product { id name price { amount currency } } } }';
 
@@ -32,12 +37,13 @@ export class ProductCatalog {
   async products(ids: readonly string[], call: { requestId?: string; identityToken?: string | null; deadline?: number } = {}): Promise<Array<CatalogProduct | null>> {
     let answer;
     try {
-      // Retries fit in one timeout's worth of time (until a caller's own deadline reaches here):
-      // a quick failure is tried again, a slow one is not, as the gateway waits no longer anyway.
-      answer = await this.client.request<Entities>(QUERY, { representations: ids.map((id) => ({ __typename: 'Product', id })) }, { deadline: Date.now() + this.timeoutMs, ...call, retryable: true });
+      // Retries fit in one timeout's worth of time, and never past the caller's deadline: a quick
+      // failure is tried again, a slow one is not.
+      const deadline = Math.min(Date.now() + this.timeoutMs, call.deadline ?? Number.POSITIVE_INFINITY);
+      answer = await this.client.request<Entities>(QUERY, { representations: ids.map((id) => ({ __typename: 'Product', id })) }, { ...call, deadline, retryable: true });
     } catch (error) {
       // Unavailable, or an answer that is not GraphQL at all: either way the products cannot be checked.
-      throw new CatalogUnavailableError(`products lookup failed: ${error instanceof GraphQLUnavailableError ? error.message : String(error)}`);
+      throw new CatalogUnavailableError(`products lookup failed: ${error instanceof GraphQLUnavailableError ? error.message : String(error)}`, error instanceof GraphQLUnavailableError ? error.reason : undefined);
     }
     const entities = answer.data?._entities;
     if (!entities) throw new CatalogUnavailableError(`products lookup failed: ${JSON.stringify(answer.errors ?? 'no data').slice(0, 300)}`);

@@ -1,8 +1,11 @@
 // placeOrder, step by step: validate, honour the idempotency key, look the products up, write the
-// PENDING order with its OrderPlaced event in one transaction, then wait a bounded time for the
-// reservation's outcome. Expected refusals are userErrors and write nothing.
+// PENDING order with its OrderPlaced event in one statement, then wait a bounded time for the
+// reservation's outcome. Expected refusals are userErrors and write nothing. Every wait is bounded
+// by the caller's deadline (`x-deadline-ms`): what cannot be written before it is TRY_AGAIN, with
+// nothing written, and an order written but not yet decided is answered PENDING before it.
 import { GraphQLError } from 'graphql';
-import { isUniqueViolation, type OutboxEvent, parseInput, requireUser, type UserError, userError } from '@commerce/subgraph-kit';
+import { DeadlineExceededError, isDeadlineExceeded, withDeadline } from '@commerce/platform/deadline';
+import { type OutboxEvent, parseInput, requireUser, type UserError, userError } from '@commerce/subgraph-kit';
 import { CatalogUnavailableError, type ProductCatalog } from './catalog.js';
 import type { Context } from './context.js';
 import { MAX_QUANTITY, mergeLines, placeOrderInput, requestHash } from './inputs.js';
@@ -15,11 +18,35 @@ export interface PlaceOrderResult {
 
 const refused = (...userErrors: UserError[]): PlaceOrderResult => ({ order: null, userErrors });
 
+/** Without a deadline from the caller (a direct call, a test), the request's work still ends by then. */
+export const DEFAULT_DEADLINE_MS = 10_000;
+
+/**
+ * Nothing was written and the same request (same idempotency key) may be sent again: the deadline
+ * came before the order could be committed.
+ */
+export const tryAgain = (): PlaceOrderResult =>
+  refused(userError(null, 'The order could not be placed in time; nothing was ordered. Send the same request again (same idempotency key).', 'TRY_AGAIN'));
+
 /** `limitNew` throws RATE_LIMITED when the user has placed too many new orders lately. */
 export async function placeOrder(input: unknown, context: Context & { catalog: ProductCatalog }, limitNew: () => Promise<void> = async () => {}): Promise<PlaceOrderResult> {
-  // The wait is counted from here, so a slow write under load does not stretch the answer past
-  // what the gateway waits for a subgraph.
-  const deadline = Date.now() + context.saga.outcomeWaitMs;
+  const deadline = context.deadline ?? Date.now() + DEFAULT_DEADLINE_MS;
+  // Every wait below (a pool's connection, the products check, the outcome) ends by the deadline.
+  return withDeadline(deadline, async () => {
+    try {
+      return await place(input, context, limitNew, deadline);
+    } catch (error) {
+      // Only raised before the order's statement was sent (a connection not had in time, the
+      // products check cut short): nothing was written, so the same key may be sent again.
+      if (isDeadlineExceeded(error)) return tryAgain();
+      throw error;
+    }
+  });
+}
+
+async function place(input: unknown, context: Context & { catalog: ProductCatalog }, limitNew: () => Promise<void>, deadline: number): Promise<PlaceOrderResult> {
+  // The outcome wait ends at PLACE_ORDER_WAIT_MS from here, or at the deadline if that is sooner.
+  const answerBy = Math.min(Date.now() + context.saga.outcomeWaitMs, deadline);
   const viewer = requireUser(context.viewer);
   const parsed = parseInput(placeOrderInput, input);
   if (!parsed.ok) return refused(...parsed.userErrors);
@@ -30,52 +57,52 @@ export async function placeOrder(input: unknown, context: Context & { catalog: P
   const hash = requestHash(lines);
 
   const earlier = await context.repository.idempotencyKey(viewer.userId, key);
-  if (earlier) return answerFor(earlier, hash, context, deadline);
+  if (earlier) return answerFor(earlier, hash, context, answerBy);
   await limitNew();
 
   let products;
   try {
-    products = await context.catalog.products(lines.map((line) => line.productId), { requestId: context.requestId, identityToken: context.forwardedIdentity });
+    products = await context.catalog.products(lines.map((line) => line.productId), { requestId: context.requestId, identityToken: context.forwardedIdentity, deadline });
   } catch (error) {
     if (!(error instanceof CatalogUnavailableError)) throw error;
+    if (error.reason === 'deadline' || error.reason === 'timeout') throw new DeadlineExceededError('checking the products');
     context.log.warn({ err: error.message }, 'placeOrder: products unavailable');
     throw new GraphQLError('Products cannot be checked right now; nothing was ordered. Try again shortly.', { extensions: { code: 'SUBGRAPH_UNAVAILABLE', subgraph: 'products' } });
   }
   const unknown = lines.flatMap((line, i) => (products[i] ? [] : [userError(['input', 'items', String(parsed.data.items.findIndex((item) => item.productId === line.productId)), 'productId'], `no product ${line.productId}`, 'NOT_FOUND')]));
   if (unknown.length > 0) return refused(...unknown);
 
-  let placed: { order: OrderRow; event: OutboxEvent };
-  try {
-    placed = await context.repository.placeOrder(
-      viewer.userId,
-      key,
-      hash,
-      lines.map((line, i) => ({ productId: line.productId, quantity: line.quantity, productName: products[i]!.name, unitPriceCents: products[i]!.priceCents, currency: products[i]!.currency })),
-    );
-  } catch (error) {
+  // Not worth sending a write whose answer nobody will wait for.
+  if (Date.now() >= deadline) throw new DeadlineExceededError('placing the order');
+  const placed: { order: OrderRow; event: OutboxEvent } | null = await context.repository.placeOrder(
+    viewer.userId,
+    key,
+    hash,
+    lines.map((line, i) => ({ productId: line.productId, quantity: line.quantity, productName: products[i]!.name, unitPriceCents: products[i]!.priceCents, currency: products[i]!.currency })),
+  );
+  if (!placed) {
     // The same key, placed by a concurrent call a moment ago: answer with that order.
-    if (!isUniqueViolation(error)) throw error;
     const winner = await context.repository.idempotencyKey(viewer.userId, key);
-    if (!winner) throw error;
-    return answerFor(winner, hash, context, deadline);
+    if (!winner) throw new Error(`idempotency key ${key} is taken but cannot be read`);
+    return answerFor(winner, hash, context, answerBy);
   }
-  const { order } = placed;
+  const { order, event } = placed;
+  // From here the order exists: whatever happens, the answer is that order (PENDING at worst).
+  const outcome = context.saga.outcome(order.id, answerBy, order); // listening before the event leaves
   // Not awaited: the answer need not wait for the bus (a slow one would hold it; the wait below
   // is bounded either way, and the relay's sweep publishes what this does not).
-  void context.saga.publish(placed.event);
+  void context.saga.publish(event);
   await context.saga.purge(order);
-  return { order: await settled(order.id, context, deadline), userErrors: [] };
+  return { order: remember(await outcome, context), userErrors: [] };
 }
 
-async function answerFor(earlier: { requestHash: string; orderId: string }, hash: string, context: Context, deadline: number): Promise<PlaceOrderResult> {
+async function answerFor(earlier: { requestHash: string; orderId: string }, hash: string, context: Context, answerBy: number): Promise<PlaceOrderResult> {
   if (earlier.requestHash !== hash) return refused(userError(['input', 'idempotencyKey'], 'this key was used for a different order', 'IDEMPOTENCY_KEY_REUSED'));
-  return { order: await settled(earlier.orderId, context, deadline), userErrors: [] };
+  return { order: remember(await context.saga.outcome(earlier.orderId, answerBy), context), userErrors: [] };
 }
 
-/** The order once its outcome is known, or as it is at the deadline (PENDING). */
-async function settled(orderId: string, context: Context, deadline: number): Promise<OrderRow | null> {
-  await context.saga.outcome(orderId, Math.max(0, deadline - Date.now()));
-  // Fresh from the database: the request's loader may have cached the PENDING row.
-  context.loaders.order.clear(orderId);
-  return context.repository.orderById(orderId);
+/** The request's loader may have cached the order as PENDING: it answers with this row from now on. */
+function remember(order: OrderRow | null, context: Context): OrderRow | null {
+  if (order) context.loaders.order.clear(order.id).prime(order.id, order);
+  return order;
 }

@@ -29,6 +29,9 @@ export interface IdempotencyRecord {
   orderId: string;
 }
 
+/** An order row as raw SQL returns it, in OrderRow's shape. */
+const ORDER_COLUMNS = `id, user_id AS "userId", status::text AS status, total_cents AS "totalCents", currency, rejection_reason AS "rejectionReason", created_at AS "createdAt", updated_at AS "updatedAt"`;
+
 /** Idempotency keys are kept at least this long (placeOrder's contract says 24 h). */
 export const IDEMPOTENCY_KEEP_MS = 48 * 3600_000;
 
@@ -45,55 +48,80 @@ export class OrdersRepository {
   }
 
   /**
-   * One transaction: the idempotency key, the PENDING order with its lines, and its OrderPlaced
-   * event in the outbox. A concurrent call with the same key loses on the key's primary key
-   * (a unique violation, P2002) and nothing of it is written.
+   * One statement (so one implicit transaction): the idempotency key, the PENDING order, all its
+   * lines and its OrderPlaced event in the outbox. When the key is taken (a retry, or a concurrent
+   * call with the same key that committed first) nothing is written and the answer is null.
    */
-  async placeOrder(userId: string, key: string, hash: string, lines: readonly NewLine[]): Promise<{ order: OrderRow; event: OutboxEvent }> {
+  async placeOrder(userId: string, key: string, hash: string, lines: readonly NewLine[]): Promise<{ order: OrderRow; event: OutboxEvent } | null> {
     const orderId = randomUUID();
     const currency = lines[0]?.currency ?? 'USD';
-    return this.prisma.$transaction(async (tx) => {
-      await tx.idempotencyKey.create({ data: { userId, key, requestHash: hash, orderId } });
-      const order = await tx.order.create({
-        data: {
-          id: orderId,
-          userId,
-          status: 'PENDING',
-          currency,
-          totalCents: lines.reduce((sum, line) => sum + line.quantity * line.unitPriceCents, 0),
-          items: { create: lines.map((line, position) => ({ id: randomUUID(), position, ...line })) },
-        },
-      });
-      const payload = { orderId, userId, lines: lines.map(({ productId, quantity }) => ({ productId, quantity })) };
-      return { order, event: await addToOutbox(tx as unknown as RawSql, { stream: ORDER_EVENTS, type: EVENT.orderPlaced, payload }) };
-    });
+    const total = lines.reduce((sum, line) => sum + line.quantity * line.unitPriceCents, 0);
+    const payload = { orderId, userId, lines: lines.map(({ productId, quantity }) => ({ productId, quantity })) };
+    const event: OutboxEvent = { id: randomUUID(), stream: ORDER_EVENTS, type: EVENT.orderPlaced, payload };
+    const rows = await this.prisma.$queryRawUnsafe<OrderRow[]>(
+      `WITH key AS (
+         INSERT INTO idempotency_keys (user_id, key, request_hash, order_id, created_at) VALUES ($1::uuid, $2::text, $3::text, $4::uuid, now())
+         ON CONFLICT DO NOTHING RETURNING order_id
+       ), placed AS (
+         INSERT INTO orders (id, user_id, status, total_cents, currency, created_at, updated_at)
+         SELECT order_id, $1::uuid, 'PENDING'::"OrderStatus", $5::int, $6::text, now(), now() FROM key
+         RETURNING ${ORDER_COLUMNS}
+       ), items AS (
+         INSERT INTO order_items (id, order_id, position, product_id, product_name, quantity, unit_price_cents, currency)
+         SELECT line.id, placed.id, line.position - 1, line.product_id, line.product_name, line.quantity, line.unit_price_cents, line.currency
+         FROM placed, unnest($7::uuid[], $8::uuid[], $9::text[], $10::int[], $11::int[], $12::text[]) WITH ORDINALITY
+           AS line(id, product_id, product_name, quantity, unit_price_cents, currency, position)
+       ), event AS (
+         INSERT INTO outbox (id, stream, type, payload, created_at) SELECT $13::uuid, $14::text, $15::text, $16::jsonb, clock_timestamp() FROM placed
+       )
+       SELECT * FROM placed`,
+      userId, key, hash, orderId, total, currency,
+      lines.map(() => randomUUID()), lines.map((line) => line.productId), lines.map((line) => line.productName),
+      lines.map((line) => line.quantity), lines.map((line) => line.unitPriceCents), lines.map((line) => line.currency),
+      event.id, event.stream, event.type, JSON.stringify(payload),
+    );
+    return rows[0] ? { order: rows[0], event } : null;
   }
 
   /**
-   * StockReserved: a PENDING order becomes CONFIRMED with the unit prices of the reservation and
-   * their total; anything else (already decided, cancelled meanwhile) is left as it is. Null when
-   * the event was applied before or changed nothing.
+   * StockReserved, in one statement: the event is marked applied and a PENDING order becomes
+   * CONFIRMED with the unit prices of the reservation on its lines and their total; anything else
+   * (already decided, cancelled meanwhile) is left as it is. Null when the event was applied before
+   * or changed nothing.
    */
   async confirm(eventId: string, event: StockReserved): Promise<OrderRow | null> {
-    return this.prisma.$transaction(async (tx) => {
-      if (!(await markProcessed(tx as unknown as RawSql, eventId))) return null;
-      const total = event.lines.reduce((sum, line) => sum + line.quantity * line.unitPriceCents, 0);
-      const { count } = await tx.order.updateMany({ where: { id: event.orderId, status: 'PENDING' }, data: { status: 'CONFIRMED', totalCents: total, currency: event.lines[0]?.currency ?? 'USD' } });
-      if (count === 0) return null;
-      for (const line of event.lines) {
-        await tx.orderItem.updateMany({ where: { orderId: event.orderId, productId: line.productId }, data: { unitPriceCents: line.unitPriceCents, currency: line.currency } });
-      }
-      return tx.order.findUnique({ where: { id: event.orderId } });
-    });
+    const total = event.lines.reduce((sum, line) => sum + line.quantity * line.unitPriceCents, 0);
+    const rows = await this.prisma.$queryRawUnsafe<OrderRow[]>(
+      `WITH mark AS (
+         INSERT INTO processed_events (event_id) VALUES ($1::text) ON CONFLICT DO NOTHING RETURNING event_id
+       ), decided AS (
+         UPDATE orders SET status = 'CONFIRMED', total_cents = $3::int, currency = $4::text, updated_at = now()
+         WHERE id = $2::uuid AND status = 'PENDING' AND EXISTS (SELECT 1 FROM mark)
+         RETURNING ${ORDER_COLUMNS}
+       ), priced AS (
+         UPDATE order_items item SET unit_price_cents = price.unit_price_cents, currency = price.currency
+         FROM unnest($5::uuid[], $6::int[], $7::text[]) AS price(product_id, unit_price_cents, currency)
+         WHERE item.order_id = (SELECT id FROM decided) AND item.product_id = price.product_id
+       )
+       SELECT * FROM decided`,
+      eventId, event.orderId, total, event.lines[0]?.currency ?? 'USD',
+      event.lines.map((line) => line.productId), event.lines.map((line) => line.unitPriceCents), event.lines.map((line) => line.currency),
+    );
+    return rows[0] ?? null;
   }
 
-  /** StockRejected: a PENDING order becomes REJECTED with the reason. */
+  /** StockRejected, in one statement: a PENDING order becomes REJECTED with the reason. */
   async reject(eventId: string, event: StockRejected): Promise<OrderRow | null> {
-    return this.prisma.$transaction(async (tx) => {
-      if (!(await markProcessed(tx as unknown as RawSql, eventId))) return null;
-      const { count } = await tx.order.updateMany({ where: { id: event.orderId, status: 'PENDING' }, data: { status: 'REJECTED', rejectionReason: event.reason } });
-      return count === 0 ? null : tx.order.findUnique({ where: { id: event.orderId } });
-    });
+    const rows = await this.prisma.$queryRawUnsafe<OrderRow[]>(
+      `WITH mark AS (
+         INSERT INTO processed_events (event_id) VALUES ($1::text) ON CONFLICT DO NOTHING RETURNING event_id
+       )
+       UPDATE orders SET status = 'REJECTED', rejection_reason = $3::text, updated_at = now()
+       WHERE id = $2::uuid AND status = 'PENDING' AND EXISTS (SELECT 1 FROM mark)
+       RETURNING ${ORDER_COLUMNS}`,
+      eventId, event.orderId, event.reason,
+    );
+    return rows[0] ?? null;
   }
 
   /** A PENDING or CONFIRMED order becomes CANCELLED, with OrderCancelled in the outbox; null if it was neither. */
@@ -108,10 +136,6 @@ export class OrdersRepository {
 
   orderById(orderId: string): Promise<OrderRow | null> {
     return this.prisma.order.findUnique({ where: { id: orderId } });
-  }
-
-  async orderStatus(orderId: string): Promise<OrderStatus | null> {
-    return (await this.prisma.order.findUnique({ where: { id: orderId }, select: { status: true } }))?.status ?? null;
   }
 
   /** Keys older than the promise are forgotten (a retry after that places a new order). */
@@ -138,8 +162,7 @@ export class OrdersRepository {
     return this.prisma.$queryRaw<OrderRow[]>`
       SELECT page.* FROM unnest(${[...userIds]}::uuid[]) AS parent(id)
       CROSS JOIN LATERAL (
-        SELECT o.id, o.user_id AS "userId", o.status::text AS status, o.total_cents AS "totalCents", o.currency,
-               o.rejection_reason AS "rejectionReason", o.created_at AS "createdAt", o.updated_at AS "updatedAt"
+        SELECT ${Prisma.raw(ORDER_COLUMNS)}
         FROM orders o
         WHERE o.user_id = parent.id ${byStatus} ${after}
         ORDER BY o.created_at DESC, o.id DESC

@@ -3,6 +3,7 @@
 // the wait placeOrder does for that answer. Every state change purges the order's cache tags
 // after its transaction commits.
 import { EventEmitter } from 'node:events';
+import { isDeadlineExceeded } from '@commerce/platform/deadline';
 import { consume, entityTag, EVENT, type EventBus, type Logger, type OutboxEvent, payloadOf, type SagaConfig, STOCK_EVENTS, startRelay, type SubgraphCache } from '@commerce/subgraph-kit';
 import { userOrdersTag } from './loaders.js';
 import type { OrderRow, OrdersRepository } from './repository.js';
@@ -10,14 +11,22 @@ import type { OrderRow, OrdersRepository } from './repository.js';
 export interface OrderSaga {
   /** After the transaction that wrote it has committed: publish the event now (never throws). */
   publish(event: OutboxEvent): Promise<void>;
-  /** Resolves when the order has left PENDING (here or on another replica), or after `ms`. */
-  outcome(orderId: string, ms: number): Promise<void>;
+  /**
+   * The order once it has left PENDING (decided here or on another replica), or as last seen at
+   * `until` (epoch ms; PENDING). `pending`: the row just written (no one can have decided it yet,
+   * so nothing is read before the first poll). Null when there is no such order.
+   */
+  outcome(orderId: string, until: number, pending?: OrderRow): Promise<OrderRow | null>;
   /** How long placeOrder waits for an order's outcome before answering PENDING (PLACE_ORDER_WAIT_MS). */
   readonly outcomeWaitMs: number;
   /** The tags an order's change invalidates. */
   purge(order: Pick<OrderRow, 'id' | 'userId'>): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** When a waiter first looks at the database for an outcome decided elsewhere, then how often. */
+const FIRST_POLL_MS = 250;
+const POLL_MS = 1000;
 
 export function startOrderSaga(options: { repository: OrdersRepository; bus: EventBus; cache: SubgraphCache; saga: SagaConfig; logger: Logger }): OrderSaga {
   const { repository, bus, cache, logger } = options;
@@ -36,29 +45,40 @@ export function startOrderSaga(options: { repository: OrdersRepository; bus: Eve
     } else return; // StockReleased: nothing to do here
     if (!changed) return;
     await purge(changed);
-    decided.emit(changed.id);
+    decided.emit(changed.id, changed);
   });
   return {
     publish: (event) => relay.publish([event]),
     outcomeWaitMs: options.saga.placeOrderWaitMs,
-    outcome: async (orderId, ms) => {
-      const deadline = Date.now() + ms;
-      let wake = () => {};
-      const heard = new Promise<void>((resolve) => (wake = resolve));
+    outcome: async (orderId, until, pending) => {
+      let wake: (order: OrderRow) => void = () => {};
+      const heard = new Promise<OrderRow>((resolve) => (wake = resolve));
       decided.once(orderId, wake);
-      // Another replica may apply the answer: look at the database too, now and then (rarely:
-      // under load hundreds of orders wait at once, and this replica usually hears first).
-      while (Date.now() < deadline) {
-        const status = await repository.orderStatus(orderId);
-        if (status !== 'PENDING') break;
-        const wait = Math.min(1000, deadline - Date.now());
-        let timer: NodeJS.Timeout | undefined;
-        const woke = await Promise.race([heard.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), wait)))]);
-        clearTimeout(timer);
-        if (woke) break;
+      try {
+        let last: OrderRow | null = pending ?? null;
+        // Another replica may apply the answer: look at the database too, now and then (rarely:
+        // under load hundreds of orders wait at once, and this replica usually hears first).
+        for (let poll = 0; ; poll++) {
+          if (poll > 0 || !pending) {
+            try {
+              last = await repository.orderById(orderId);
+            } catch (error) {
+              if (!isDeadlineExceeded(error) || !last) throw error;
+              return last; // no connection before the deadline: the order as last seen
+            }
+            if (!last || last.status !== 'PENDING') return last;
+          }
+          const wait = Math.min(poll === 0 ? FIRST_POLL_MS : POLL_MS, until - Date.now());
+          if (wait <= 0) return last;
+          let timer: NodeJS.Timeout | undefined;
+          const woke = await Promise.race([heard, new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), wait)))]);
+          clearTimeout(timer);
+          if (woke) return woke;
+        }
+      } finally {
+        // Only this waiter's listener: concurrent retries of the same order wait on theirs.
+        decided.off(orderId, wake);
       }
-      // Only this waiter's listener: concurrent retries of the same order wait on theirs.
-      decided.off(orderId, wake);
     },
     purge,
     stop: async () => {

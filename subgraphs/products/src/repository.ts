@@ -15,15 +15,8 @@ export interface ProductFilterInput {
   inStock?: boolean | null;
 }
 
-/** What a reservation attempt did: the products whose stock changed, if any. */
 /** What an order event did here; `event` is the answer written to the outbox (to publish once committed). */
 export type StockOutcome = { kind: 'reserved' | 'released'; productIds: string[]; event: OutboxEvent } | { kind: 'rejected'; event: OutboxEvent } | { kind: 'unchanged' };
-
-class Rejected extends Error {
-  constructor(readonly reason: RejectionReason, readonly productId: string | null) {
-    super(reason);
-  }
-}
 
 export type ProductSortField = 'createdAt' | 'priceCents' | 'name';
 
@@ -88,51 +81,87 @@ export class ProductsRepository {
   }
 
   /**
-   * OrderPlaced: takes the stock of every line or of none, with conditional updates that can never
-   * make stock negative (and a CHECK constraint behind them), records the reservation and answers
-   * StockReserved (with the unit prices of this moment) or StockRejected in the outbox, all in one
-   * transaction with the event's processed mark. Lines are locked in product id order, so two
-   * reservations never deadlock.
+   * OrderPlaced, in one statement: the event's processed mark, then — unless it was applied before,
+   * or the order was cancelled or decided already — the stock of every line or of none, the
+   * reservation, and the answer in the outbox: StockReserved with the unit prices of this moment,
+   * or StockRejected with the first line (in product id order) that cannot be had. The products'
+   * rows are locked first, in id order (so two reservations never deadlock), and the verdict is
+   * taken from their latest versions; the update then takes all lines or none, and a CHECK
+   * constraint keeps stock from ever going negative behind it. A reservation that a concurrent
+   * OrderCancelled got to first makes the statement fail on the reservation's key: nothing of it is
+   * kept, and the redelivered event is then rejected as CANCELLED.
    */
   async reserve(eventId: string, event: OrderPlaced): Promise<StockOutcome> {
-    const lines = [...event.lines].sort((a, b) => a.productId.localeCompare(b.productId));
-    try {
-      return await this.prisma.$transaction(async (tx) => {
-        const raw = tx as unknown as RawSql;
-        if (!(await markProcessed(raw, eventId))) return { kind: 'unchanged' } as const;
-        const earlier = await tx.reservation.findUnique({ where: { orderId: event.orderId } });
-        if (earlier?.status === 'CANCELLED') throw new Rejected('CANCELLED', null);
-        if (earlier) return { kind: 'unchanged' } as const; // decided by an earlier event for this order
-        const priced: Array<SagaLine & { unitPriceCents: number; currency: string }> = [];
-        for (const line of lines) {
-          const rows = await raw.$queryRawUnsafe<Array<{ priceCents: number; currency: string }>>(
-            'UPDATE products SET stock = stock - $1, updated_at = now() WHERE id = $2::uuid AND deleted_at IS NULL AND stock >= $1 RETURNING price_cents AS "priceCents", currency',
-            line.quantity,
-            line.productId,
-          );
-          if (rows.length === 0) {
-            const product = await tx.product.findUnique({ where: { id: line.productId }, select: { deletedAt: true } });
-            throw new Rejected(product && !product.deletedAt ? 'OUT_OF_STOCK' : 'PRODUCT_UNAVAILABLE', line.productId);
-          }
-          priced.push({ ...line, unitPriceCents: rows[0]!.priceCents, currency: rows[0]!.currency });
-        }
-        await tx.reservation.create({ data: { orderId: event.orderId, status: 'RESERVED', lines: lines.map(({ productId, quantity }) => ({ productId, quantity })) } });
-        // In the order the client placed them, so the order's lines and the prices line up.
-        const byProduct = new Map(priced.map((line) => [line.productId, line]));
-        const answer = await addToOutbox(raw, { stream: STOCK_EVENTS, type: EVENT.stockReserved, payload: { orderId: event.orderId, lines: event.lines.map((line) => byProduct.get(line.productId)) } });
-        return { kind: 'reserved', productIds: lines.map((line) => line.productId), event: answer } as const;
-      });
-    } catch (error) {
-      if (!(error instanceof Rejected)) throw error;
-      // Everything above was rolled back; the refusal is recorded on its own.
-      return this.prisma.$transaction(async (tx) => {
-        const raw = tx as unknown as RawSql;
-        if (!(await markProcessed(raw, eventId))) return { kind: 'unchanged' } as const;
-        await tx.reservation.upsert({ where: { orderId: event.orderId }, create: { orderId: event.orderId, status: 'REJECTED', lines: [] }, update: {} });
-        const answer = await addToOutbox(raw, { stream: STOCK_EVENTS, type: EVENT.stockRejected, payload: { orderId: event.orderId, reason: error.reason, productId: error.productId } });
-        return { kind: 'rejected', event: answer } as const;
-      });
-    }
+    const answerId = randomUUID();
+    const sorted = [...event.lines].sort((a, b) => a.productId.localeCompare(b.productId));
+    const rows = await this.prisma.$queryRawUnsafe<Array<{ verdict: string; type: string | null; payload: Record<string, unknown> | string | null }>>(
+      `WITH mark AS (
+         INSERT INTO processed_events (event_id) VALUES ($1::text) ON CONFLICT DO NOTHING RETURNING event_id
+       ), earlier AS (
+         SELECT status::text AS status FROM reservations WHERE order_id = $2::uuid
+       ), wanted AS (
+         SELECT * FROM unnest($3::uuid[], $4::int[]) WITH ORDINALITY AS wanted(product_id, quantity, position)
+       ), locked AS MATERIALIZED (
+         SELECT id, stock, deleted_at, price_cents, currency FROM products
+         WHERE id = ANY($3::uuid[]) AND EXISTS (SELECT 1 FROM mark) AND NOT EXISTS (SELECT 1 FROM earlier)
+         ORDER BY id FOR UPDATE
+       ), short AS (
+         SELECT wanted.product_id,
+                CASE WHEN locked.id IS NULL OR locked.deleted_at IS NOT NULL THEN 'PRODUCT_UNAVAILABLE' ELSE 'OUT_OF_STOCK' END AS reason
+         FROM wanted LEFT JOIN locked ON locked.id = wanted.product_id
+         WHERE locked.id IS NULL OR locked.deleted_at IS NOT NULL OR locked.stock < wanted.quantity
+         ORDER BY wanted.product_id LIMIT 1
+       ), verdict AS (
+         SELECT CASE
+           WHEN NOT EXISTS (SELECT 1 FROM mark) THEN 'unchanged'
+           WHEN (SELECT status FROM earlier) = 'CANCELLED' THEN 'CANCELLED'
+           WHEN EXISTS (SELECT 1 FROM earlier) THEN 'unchanged'
+           WHEN EXISTS (SELECT 1 FROM short) THEN (SELECT reason FROM short)
+           ELSE 'RESERVED' END AS verdict
+       ), taken AS (
+         UPDATE products SET stock = products.stock - wanted.quantity, updated_at = now()
+         FROM wanted
+         WHERE products.id = wanted.product_id AND (SELECT verdict FROM verdict) = 'RESERVED'
+         RETURNING products.id, products.price_cents, products.currency
+       ), reserved AS (
+         INSERT INTO reservations (order_id, status, lines, created_at, updated_at)
+         SELECT $2::uuid, 'RESERVED'::"ReservationStatus", $5::jsonb, now(), now() FROM verdict WHERE verdict = 'RESERVED'
+       ), rejected AS (
+         INSERT INTO reservations (order_id, status, lines, created_at, updated_at)
+         SELECT $2::uuid, 'REJECTED'::"ReservationStatus", '[]'::jsonb, now(), now() FROM verdict WHERE verdict IN ('OUT_OF_STOCK', 'PRODUCT_UNAVAILABLE')
+         ON CONFLICT (order_id) DO NOTHING
+       ), answer AS (
+         INSERT INTO outbox (id, stream, type, payload, created_at)
+         SELECT $6::uuid, $7::text,
+                CASE WHEN verdict = 'RESERVED' THEN $8::text ELSE $9::text END,
+                CASE WHEN verdict = 'RESERVED'
+                  THEN jsonb_build_object('orderId', $2::text, 'lines', (
+                    SELECT jsonb_agg(jsonb_build_object('productId', line.product_id, 'quantity', line.quantity, 'unitPriceCents', taken.price_cents, 'currency', taken.currency) ORDER BY line.position)
+                    FROM unnest($10::uuid[], $11::int[]) WITH ORDINALITY AS line(product_id, quantity, position) JOIN taken ON taken.id = line.product_id))
+                  ELSE jsonb_build_object('orderId', $2::text, 'reason', verdict, 'productId', CASE WHEN verdict = 'CANCELLED' THEN NULL ELSE (SELECT product_id::text FROM short) END)
+                END,
+                clock_timestamp()
+         FROM verdict WHERE verdict <> 'unchanged'
+         RETURNING type, payload
+       )
+       SELECT verdict.verdict, answer.type, answer.payload FROM verdict LEFT JOIN answer ON true`,
+      eventId,
+      event.orderId,
+      sorted.map((line) => line.productId),
+      sorted.map((line) => line.quantity),
+      JSON.stringify(sorted.map(({ productId, quantity }) => ({ productId, quantity }))),
+      answerId,
+      STOCK_EVENTS,
+      EVENT.stockReserved,
+      EVENT.stockRejected,
+      // In the order the client placed them, so the order's lines and the prices line up.
+      event.lines.map((line) => line.productId),
+      event.lines.map((line) => line.quantity),
+    );
+    const row = rows[0];
+    if (!row || row.verdict === 'unchanged' || !row.type || !row.payload) return { kind: 'unchanged' };
+    const answer: OutboxEvent = { id: answerId, stream: STOCK_EVENTS, type: row.type, payload: typeof row.payload === 'string' ? (JSON.parse(row.payload) as Record<string, unknown>) : row.payload };
+    return row.verdict === 'RESERVED' ? { kind: 'reserved', productIds: sorted.map((line) => line.productId), event: answer } : { kind: 'rejected', event: answer };
   }
 
   /**
