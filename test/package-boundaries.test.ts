@@ -1,6 +1,6 @@
 // The packages' boundaries, checked on the source: the gateway's import graph (every file it can
 // load, dynamic imports included, across the workspace packages it uses) never reaches anything
-// subgraph-only (PGlite, Prisma, @apollo/subgraph, graphql-rate-limit, the subgraph kit, the
+// subgraph-only (PGlite, Prisma, @apollo/subgraph, rate-limiter-flexible, the subgraph kit, the
 // messaging package, the database package); nothing under gateway/ imports from subgraphs/; and
 // every workspace package names what it exports (no wildcard: each module public on purpose).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -75,7 +75,7 @@ function importGraph(entries: string[]): { files: Set<string>; packages: Map<str
   return { files, packages };
 }
 
-const SUBGRAPH_ONLY = /^(@electric-sql\/pglite|pglite-prisma-adapter|@prisma\/.*|prisma|@apollo\/subgraph|graphql-rate-limit|dataloader|pg)$/;
+const SUBGRAPH_ONLY = /^(@electric-sql\/pglite|pglite-prisma-adapter|@prisma\/.*|prisma|@apollo\/subgraph|rate-limiter-flexible|dataloader|pg)$/;
 
 describe('package boundaries', () => {
   const gateway = byName.get('@commerce/gateway')!;

@@ -1,11 +1,13 @@
 // Rate limits as a client meets them: per-client budgets at the gateway (429, Retry-After,
 // RateLimit-* headers, one budget across replicas) and field limits in the subgraphs (free-text
-// search per client), shared through Redis by every replica.
+// search per client), shared through Redis by every replica (whole replicas: field-limits.e2e.ts).
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { RedisRateLimitStore } from '@commerce/subgraph-kit/field-rate-limit';
+import type { GraphQLError, GraphQLResolveInfo } from 'graphql';
+import { fieldRateLimiter, redisFieldLimits } from '@commerce/subgraph-kit/field-rate-limit';
+import { createMetrics, rateLimitedCounter, rateLimitFallbacksCounter } from '@commerce/platform/metrics';
 import { closeRedisClient, createRedisClient } from '@commerce/platform/redis-client';
 import { metricValue, startGraph, type TestGraph } from './support/graph.js';
-import { uniquePrefix } from './support/redis.js';
+import { dropPrefix, uniquePrefix } from './support/redis.js';
 
 const template = inject('templateDatabase');
 const redisUrl = inject('redisUrl');
@@ -37,23 +39,28 @@ describe.skipIf(!template)('field limits in the subgraphs', () => {
 });
 
 describe.skipIf(!redisUrl)('the Redis field-limit store', () => {
-  it('two replicas writing the same window at once keep both calls', async () => {
-    const client = createRedisClient(redisUrl as string);
+  it('two replicas counting one client at once admit exactly the limit; the count expires with its window', async () => {
+    // One connection per replica, as two processes have.
+    const clients = [createRedisClient(redisUrl as string), createRedisClient(redisUrl as string)];
     try {
-      for (let i = 0; i < 100 && !client.isReady; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      for (const client of clients) for (let i = 0; i < 100 && !client.isReady; i++) await new Promise((resolve) => setTimeout(resolve, 20));
       const prefix = uniquePrefix('fieldlimit');
-      const [a, b] = [new RedisRateLimitStore(client, prefix), new RedisRateLimitStore(client, prefix)];
-      const who = { contextIdentity: 'user:1', fieldIdentity: 'placeOrder' };
-      const now = Date.now();
-      // Both read an empty window, then each writes its own call: the second must not erase the first.
-      expect(await a.getForIdentity(who)).toEqual([]);
-      await Promise.all([a.setForIdentity(who, [now], 60_000), b.setForIdentity(who, [now + 1], 60_000)]);
-      expect([...(await a.getForIdentity(who))].sort()).toEqual([now, now + 1]);
-      // Calls older than the window are dropped.
-      await a.setForIdentity(who, [now - 120_000, now + 2], 60_000);
-      expect([...(await b.getForIdentity(who))].sort()).toEqual([now, now + 1, now + 2]);
+      const { registry } = createMetrics('test', { processMetrics: false });
+      const [rateLimited, fallbacks] = [rateLimitedCounter(registry), rateLimitFallbacksCounter(registry)];
+      const replicas = clients.map((client) => fieldRateLimiter({ store: redisFieldLimits(client, prefix), rateLimited, fallbacks, timeoutMs: 3000 }));
+      const info = { parentType: { name: 'Mutation' }, fieldName: 'placeOrder' } as GraphQLResolveInfo;
+      const identity = { kind: 'user', userId: 'u1', role: 'USER' } as const;
+      const outcomes = await Promise.allSettled(Array.from({ length: 100 }, (_, i) => replicas[i % 2]!({ identity, info }, { max: 10, window: '1m' })));
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(10);
+      expect(outcomes.filter((o) => o.status === 'rejected' && (o.reason as GraphQLError).extensions.code === 'RATE_LIMITED')).toHaveLength(90);
+      expect((await fallbacks.get()).values[0]?.value).toBe(0);
+      const key = `${prefix}:fieldlimit:Mutation.placeOrder:user:u1`;
+      const ttl = await clients[0]!.pTTL(key);
+      expect(ttl).toBeGreaterThan(55_000);
+      expect(ttl).toBeLessThanOrEqual(60_000);
+      await dropPrefix(redisUrl as string, prefix);
     } finally {
-      await closeRedisClient(client);
+      for (const client of clients) await closeRedisClient(client);
     }
   });
 });

@@ -10,7 +10,7 @@ import { type DevKeys, loadOrCreateDevKeys } from '@commerce/platform/dev-keys';
 import { CACHE_TAGS_EXTENSION } from '@commerce/platform/cache-tags';
 import { IDENTITY_HEADER, type Identity, identityPrivateKey, signIdentity } from '@commerce/platform/identity';
 import { createLogger } from '@commerce/platform/logger';
-import { cacheCounters, createMetrics, rateLimitedCounter } from '@commerce/platform/metrics';
+import { cacheCounters, createMetrics, rateLimitedCounter, rateLimitFallbacksCounter } from '@commerce/platform/metrics';
 import { openCache } from '@commerce/platform/open-cache';
 import { closeRedisClient, createRedisClient } from '@commerce/platform/redis-client';
 import { createService, type Service } from '@commerce/platform/service';
@@ -78,7 +78,7 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
     : redis
       ? new FailOpenBudgetStore(new RedisBudgetStore(redis, config.cache.prefix), Math.max(100, config.cache.timeoutMs), (error) => logger.warn({ err: String(error) }, 'budget store unavailable; this replica decides alone until it answers'))
       : new MemoryBudgetStore();
-  const budgetFallbacks = new Counter({ name: 'rate_limit_fallbacks_total', help: 'Budget decisions made by one replica alone because the shared store did not answer.', registers: [metrics.registry] });
+  const budgetFallbacks = rateLimitFallbacksCounter(metrics.registry);
   const rateLimited = rateLimitedCounter(metrics.registry);
   const chargeRefusal = budgetStore && config.budgets ? refusalCharge<BudgetContext>({ store: budgetStore, limits: config.budgets, rateLimited, fallbacks: budgetFallbacks }) : null;
   const cacheRequests = cacheCounters(metrics.registry).requests;

@@ -43,6 +43,8 @@ export interface TestGraph {
   stopSubgraph(name: SubgraphName): Promise<void>;
   /** Starts a stopped subgraph again, on the same port. */
   restartSubgraph(name: SubgraphName): Promise<void>;
+  /** Starts another replica of a subgraph on the same database, cache and bus (env adds to the graph's); stopped with the graph. */
+  startReplica(name: SubgraphName, env?: Record<string, string>): Promise<{ url: string; service: Service }>;
   /** Starts another gateway replica on the same subgraphs and cache (env adds to the first one's). */
   startGateway(env?: Record<string, string>, subgraphUrls?: Partial<Record<SubgraphName, string>>): Promise<{ url: string; query: TestGraph['query']; service: Service }>;
   /** A valid bearer token for a seeded user (by email). */
@@ -164,15 +166,19 @@ export async function startGraph(database: GraphDatabase, options: GraphOptions 
   const ports = new Map<SubgraphName, number>();
   // Without Redis the four share one in-memory bus, as `npm start` does; with it, Redis Streams.
   const bus = options.redisUrl ? undefined : new MemoryEventBus();
-  const startSubgraph = async (name: SubgraphName) => {
+  const listenSubgraph = async (name: SubgraphName, port: number, extraEnv: Record<string, string> = {}) => {
     // orders looks products up when an order is placed (products starts first).
     const productsUrl = ports.has('products') ? { PRODUCTS_URL: `http://127.0.0.1:${ports.get('products')}/graphql` } : {};
-    const service = await factories[name](subgraphConfig(name, { ...env, ...productsUrl, PORT: '0' }), { cacheStore, bus });
+    const service = await factories[name](subgraphConfig(name, { ...env, ...productsUrl, ...extraEnv, PORT: '0' }), { cacheStore, bus });
     services.push(service);
+    const listening = await service.listen(port, '127.0.0.1');
+    if (options.redisUrl) await cacheConnected(listening.url);
+    return { service, ...listening };
+  };
+  const startSubgraph = async (name: SubgraphName) => {
+    const { service, url, port } = await listenSubgraph(name, ports.get(name) ?? 0);
     running.set(name, service);
-    const { url, port } = await service.listen(ports.get(name) ?? 0, '127.0.0.1');
     ports.set(name, port);
-    if (options.redisUrl) await cacheConnected(url);
     return url;
   };
   try {
@@ -217,6 +223,10 @@ export async function startGraph(database: GraphDatabase, options: GraphOptions 
       },
       restartSubgraph: async (name) => {
         await startSubgraph(name);
+      },
+      startReplica: async (name, extraEnv) => {
+        const { service, url } = await listenSubgraph(name, 0, extraEnv);
+        return { service, url };
       },
       keys,
       startGateway,

@@ -102,3 +102,8 @@ export function cacheCounters(registry: Registry): { requests: Counter<'layer' |
 export function rateLimitedCounter(registry: Registry): Counter<'scope'> {
   return new Counter({ name: 'rate_limited_total', help: 'Requests refused by a rate limit, by scope (client_budget at the gateway, field in subgraphs).', labelNames: ['scope'] as const, registers: [registry] });
 }
+
+/** rate_limit_fallbacks_total: decisions one replica made alone (budgets) or let through (field limits) because the shared store did not answer. */
+export function rateLimitFallbacksCounter(registry: Registry): Counter {
+  return new Counter({ name: 'rate_limit_fallbacks_total', help: 'Rate-limit decisions made by one replica alone because the shared store did not answer (client budgets at the gateway: a local bucket; field limits in subgraphs: the call is allowed).', registers: [registry] });
+}

@@ -1,65 +1,43 @@
 // Limits on sensitive fields in the subgraphs (placing orders, free-text search), per client and
-// shared by every replica: graphql-rate-limit's sliding window over a store in Redis (its bundled
-// RedisStore hangs with node-redis 5) or in memory for the embedded graph. The library reads the
-// window, then writes it back; the Redis store merges what it is given with what is stored (per
-// timestamp, the larger count), so two replicas writing at once do not erase each other's calls.
-import { getGraphQLRateLimiter, type GraphQLRateLimitDirectiveArgs, type Identity as LimitIdentity, type Store } from 'graphql-rate-limit';
+// shared by every replica. A decision is one atomic step in the store, so concurrent calls on any
+// number of replicas are admitted exactly up to the limit: rate-limiter-flexible's RateLimiterRedis
+// counts the call and returns the count in one Lua script (a counter that expires with its window);
+// the embedded graph (no Redis) counts the same way in memory. The windows are fixed, starting at a
+// client's first call (docs/adr/0004-field-limits-atomic.md says why not graphql-rate-limit, and
+// why not a sliding window).
 import { GraphQLError, type GraphQLResolveInfo } from 'graphql';
 import type { Counter } from 'prom-client';
+import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Identity } from '@commerce/platform/identity';
-import { luaScript, type RedisClient, runScript } from '@commerce/platform/redis-client';
+import type { RedisClient } from '@commerce/platform/redis-client';
 import { within } from '@commerce/platform/within';
-import { LRUCache } from 'lru-cache';
 
-export class MemoryRateLimitStore implements Store {
-  private readonly windows = new LRUCache<string, { timestamps: readonly number[] }>({ max: 100_000 });
-
-  getForIdentity(identity: LimitIdentity): readonly number[] {
-    return this.windows.get(keyOf(identity))?.timestamps ?? [];
-  }
-
-  setForIdentity(identity: LimitIdentity, timestamps: readonly number[], windowMs = 60_000): void {
-    this.windows.set(keyOf(identity), { timestamps }, { ttl: windowMs });
-  }
+/** A rule: at most `max` calls per client within `window` (whole seconds, minutes or hours: `30s`, `1m`, `1h`). */
+export interface FieldLimit {
+  max: number;
+  window: `${number}${'s' | 'm' | 'h'}`;
 }
 
-// KEYS: the window. ARGV: timestamps as JSON, windowMs. Per timestamp, keeps the larger count.
-const MERGE = luaScript(`
-local given = cjson.decode(ARGV[1])
-local stored = cjson.decode(redis.call('GET', KEYS[1]) or '[]')
-local t = redis.call('TIME')
-local oldest = tonumber(t[1]) * 1000 - tonumber(ARGV[2])
-local function counts(list)
-  local c = {}
-  for _, ts in ipairs(list) do if ts > oldest then c[ts] = (c[ts] or 0) + 1 end end
-  return c
-end
-local a, b = counts(given), counts(stored)
-for ts, n in pairs(b) do if (a[ts] or 0) < n then a[ts] = n end end
-local merged = {}
-for ts, n in pairs(a) do for _ = 1, n do merged[#merged + 1] = ts end end
-if #merged == 0 then redis.call('DEL', KEYS[1]) return 0 end
-redis.call('SET', KEYS[1], cjson.encode(merged), 'PX', ARGV[2])
-return #merged`);
+/** One limiter per rule; the store decides each call atomically (an over-limit call rejects with a RateLimiterRes). */
+export type FieldLimitStore = (rule: { keyPrefix: string; points: number; duration: number }) => RateLimiterAbstract;
 
-export class RedisRateLimitStore implements Store {
-  constructor(private readonly client: RedisClient, private readonly prefix: string) {}
+/** Counts in this process only: the embedded graph, where each subgraph has one. */
+export const memoryFieldLimits: FieldLimitStore = (rule) => new RateLimiterMemory(rule);
 
-  async getForIdentity(identity: LimitIdentity): Promise<readonly number[]> {
-    const text = await this.client.get(this.key(identity));
-    return text ? (JSON.parse(text) as number[]) : [];
-  }
-
-  async setForIdentity(identity: LimitIdentity, timestamps: readonly number[], windowMs = 60_000): Promise<void> {
-    await runScript(this.client, MERGE, [this.key(identity)], [JSON.stringify(timestamps), String(windowMs)]);
-  }
-
-  private key(identity: LimitIdentity): string {
-    return `${this.prefix}:ratelimit:${keyOf(identity)}`;
-  }
+/** Counts in Redis, shared by every replica; keys `<prefix>:fieldlimit:<Type.field>:<client>`, expiring with their window. */
+export function redisFieldLimits(client: RedisClient, prefix: string): FieldLimitStore {
+  // rejectIfRedisNotReady: while disconnected a call fails at once (and fails open) rather than waiting for the timeout.
+  return (rule) => new RateLimiterRedis({ ...rule, keyPrefix: `${prefix}:${rule.keyPrefix}`, storeClient: client, useRedisPackage: true, rejectIfRedisNotReady: true });
 }
 
-const keyOf = (identity: LimitIdentity): string => `${identity.contextIdentity}:${identity.fieldIdentity}`;
+const UNIT_SECONDS = { s: 1, m: 60, h: 3600 } as const;
+
+/** A window in whole seconds (the Redis counter expires in seconds); anything else is a programming mistake. */
+export function windowSeconds(window: FieldLimit['window']): number {
+  const match = /^([1-9]\d*)([smh])$/.exec(window);
+  if (!match) throw new Error(`field limit window "${window}": a whole number of s, m or h expected`);
+  return Number(match[1]) * UNIT_SECONDS[match[2] as keyof typeof UNIT_SECONDS];
+}
 
 /** Who a limit follows: the user, the partner client, or the anonymous caller's address. */
 export function limitIdentityOf(identity: Identity): string {
@@ -75,27 +53,48 @@ export function limitIdentityOf(identity: Identity): string {
   }
 }
 
-export type FieldLimit = Pick<GraphQLRateLimitDirectiveArgs, 'max' | 'window' | 'identityArgs' | 'arrayLengthField'>;
-
 /** Throws RATE_LIMITED when the caller has used the field `max` times within `window`. */
-export type FieldRateLimiter = (call: { args: Record<string, unknown>; identity: Identity; info: GraphQLResolveInfo }, limit: FieldLimit) => Promise<void>;
+export type FieldRateLimiter = (call: { identity: Identity; info: GraphQLResolveInfo }, limit: FieldLimit) => Promise<void>;
 
-export function fieldRateLimiter(options: { store: Store | null; rateLimited: Counter<'scope'>; timeoutMs: number; onStoreError?: (error: unknown) => void }): FieldRateLimiter {
+export interface FieldRateLimiterOptions {
+  /** null: limits are off. */
+  store: FieldLimitStore | null;
+  rateLimited: Counter<'scope'>;
+  /** Calls let through because the store did not answer (rate_limit_fallbacks_total). */
+  fallbacks: Counter;
+  timeoutMs: number;
+  onStoreError?: (error: unknown) => void;
+}
+
+export function fieldRateLimiter(options: FieldRateLimiterOptions): FieldRateLimiter {
   const { store } = options;
   if (!store) return async () => {};
-  const limiter = getGraphQLRateLimiter({ store, identifyContext: (identity: Identity) => limitIdentityOf(identity) });
-  return async ({ args, identity, info }, limit) => {
-    let message: string | undefined;
+  const limiters = new Map<string, RateLimiterAbstract>();
+  // Keyed by the field only, not its rule: replicas of two releases share one count while a rule changes.
+  const limiterFor = (field: string, limit: FieldLimit) => {
+    const rule = { keyPrefix: `fieldlimit:${field}`, points: limit.max, duration: windowSeconds(limit.window) };
+    const id = `${field} ${rule.points}/${rule.duration}`;
+    let limiter = limiters.get(id);
+    if (!limiter) limiters.set(id, (limiter = store(rule)));
+    return limiter;
+  };
+  return async ({ identity, info }, limit) => {
+    const field = `${info.parentType.name}.${info.fieldName}`;
+    const limiter = limiterFor(field, limit);
     try {
-      message = await within(limiter({ parent: undefined, args, context: identity, info }, limit), options.timeoutMs, 'rate-limit store');
-    } catch (error) {
-      options.onStoreError?.(error); // the store is unreachable or slow: fail open, the gateway budget still applies
+      await within(limiter.consume(limitIdentityOf(identity)), options.timeoutMs, 'field rate-limit store');
       return;
+    } catch (outcome) {
+      if (!(outcome instanceof RateLimiterRes)) {
+        // The store is unreachable or slow: fail open, the gateway's budget still applies.
+        options.fallbacks.inc();
+        options.onStoreError?.(outcome);
+        return;
+      }
     }
-    if (message === undefined) return;
     options.rateLimited.inc({ scope: 'field' });
-    throw new GraphQLError(`Rate limited: ${info.parentType.name}.${info.fieldName} allows ${limit.max} calls per ${limit.window}.`, {
-      extensions: { code: 'RATE_LIMITED', field: `${info.parentType.name}.${info.fieldName}`, max: limit.max, window: limit.window },
+    throw new GraphQLError(`Rate limited: ${field} allows ${limit.max} calls per ${limit.window}.`, {
+      extensions: { code: 'RATE_LIMITED', field, max: limit.max, window: limit.window },
     });
   };
 }

@@ -23,8 +23,8 @@ import type { SubgraphConfig } from './config.js';
 import { type Database, openDatabase } from './database.js';
 import { enablePrismaTracing } from './prisma-tracing.js';
 import { createLogger, type Logger } from '@commerce/platform/logger';
-import { type FieldLimit, fieldRateLimiter, type FieldRateLimiter, MemoryRateLimitStore, RedisRateLimitStore } from './field-rate-limit.js';
-import { cacheCounters, createMetrics, rateLimitedCounter, type ServiceMetrics, sqlStatementsCounter } from '@commerce/platform/metrics';
+import { type FieldLimit, fieldRateLimiter, type FieldRateLimiter, memoryFieldLimits, redisFieldLimits } from './field-rate-limit.js';
+import { cacheCounters, createMetrics, rateLimitedCounter, rateLimitFallbacksCounter, type ServiceMetrics, sqlStatementsCounter } from '@commerce/platform/metrics';
 import { type OpenedCache, openCache } from '@commerce/platform/open-cache';
 import { closeRedisClient, createRedisClient, type RedisClient } from '@commerce/platform/redis-client';
 import { createService, type Service } from '@commerce/platform/service';
@@ -48,7 +48,7 @@ export interface RequestContext extends BaseContext {
   /** Entities through the shared cache, the tags of what this request read, purges after writes. */
   cache: RequestCache;
   /** Throws RATE_LIMITED when this caller has used the field too often (shared by every replica). */
-  limitField(call: { args: Record<string, unknown>; info: GraphQLResolveInfo }, limit: FieldLimit): Promise<void>;
+  limitField(info: GraphQLResolveInfo, limit: FieldLimit): Promise<void>;
 }
 
 export interface SubgraphRuntime {
@@ -118,8 +118,9 @@ export async function prepareSubgraph(config: SubgraphConfig, dependencies: Subg
   const cache = new SubgraphCache(openedCache.cache, `entity:${config.name}:${rowShapeVersion(config.name)}`, config.cache.entityTtlSeconds * 1000, cacheCounters(metrics.registry));
   const fieldLimits = fieldRateLimiter({
     // Without Redis each process counts alone (the embedded graph has one process per subgraph).
-    store: !config.rateLimitEnabled ? null : redis ? new RedisRateLimitStore(redis, config.cache.prefix) : new MemoryRateLimitStore(),
+    store: !config.rateLimitEnabled ? null : redis ? redisFieldLimits(redis, config.cache.prefix) : memoryFieldLimits,
     rateLimited: rateLimitedCounter(metrics.registry),
+    fallbacks: rateLimitFallbacksCounter(metrics.registry),
     timeoutMs: Math.max(100, config.cache.timeoutMs),
     onStoreError: (error) => logger.warn({ err: String(error) }, 'field rate-limit store unavailable; allowing the call'),
   });
@@ -186,7 +187,7 @@ export async function createSubgraphService<C extends RequestContext>(options: S
         viewer: viewerOf(identity),
         log: logger.child({ requestId }),
         cache: new RequestCache(cache),
-        limitField: ({ args, info }, limit) => fieldLimits({ args, identity, info }, limit),
+        limitField: (info, limit) => fieldLimits({ identity, info }, limit),
       });
     },
     ready: async () => {

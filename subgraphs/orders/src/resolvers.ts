@@ -20,7 +20,7 @@ export const resolvers: Resolvers = {
     order: async (_parent, { id }, { loaders, viewer }) => visible(await loaders.order.load(id), viewer),
   },
   Mutation: {
-    placeOrder: (_parent, args, context, info) => placeOrder(args.input, context, () => context.limitField({ args, info }, PLACE_ORDER_LIMIT)),
+    placeOrder: (_parent, args, context, info) => placeOrder(args.input, context, () => context.limitField(info, PLACE_ORDER_LIMIT)),
     cancelOrder: async (_parent, { id }, { viewer, loaders, repository, saga }) => {
       const order = isUuid(id) ? await loaders.order.load(id) : null;
       if (!order) return { order: null, userErrors: [userError(['id'], `no order ${id}`, 'NOT_FOUND')] };

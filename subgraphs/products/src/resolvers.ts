@@ -37,7 +37,7 @@ export const resolvers: Resolvers = {
     product: (_parent, { id }, { loaders }) => loaders.product.load(id),
     products: async (_parent, args, { repository, cache, limitField }, info) => {
       const { filter, orderBy, ...page } = args;
-      if (filter?.search) await limitField({ args, info }, SEARCH_LIMIT);
+      if (filter?.search) await limitField(info, SEARCH_LIMIT);
       const request = pageRequest(page);
       const where = filterOf(filter);
       const order = productOrder(SORT_FIELDS[orderBy?.field ?? 'CREATED_AT'], orderBy?.direction === 'DESC' ? 'desc' : 'asc');
