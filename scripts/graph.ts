@@ -17,8 +17,11 @@ const services: Service[] = [];
 const stopOrder = () => [...services].reverse();
 
 try {
-  // PORT belongs to the gateway here; each subgraph takes its own default port (4001-4003).
-  const env = { ...process.env, PORT: undefined };
+  // PORT belongs to the gateway here; each subgraph takes its own default port (4001-4003), or
+  // USERS_PORT / PRODUCTS_PORT / ORDERS_PORT (two graphs on one machine, a test beside a dev graph).
+  const portOf = (name: string) => process.env[`${name.toUpperCase()}_PORT`];
+  const productsUrl = portOf('products') && !process.env.PRODUCTS_URL ? { PRODUCTS_URL: `http://127.0.0.1:${portOf('products')}/graphql` } : {};
+  const env = { ...process.env, ...productsUrl, PORT: undefined };
   // One process, one tracer provider: every span carries service.name commerce-graph, and its
   // instrumentation scope (users, products, orders, gateway) tells the services apart.
   await startTracing(gatewayConfig(process.env).tracing, 'commerce-graph');
@@ -31,7 +34,7 @@ try {
   // Boot the three in parallel (each opens and, on first start, migrates and seeds its own database).
   const built = await Promise.all(
     Object.entries(subgraphs).map(async ([name, create]) => {
-      const config = subgraphConfig(name as keyof typeof subgraphs, env);
+      const config = subgraphConfig(name as keyof typeof subgraphs, { ...env, PORT: portOf(name) });
       const service = await create(config, { cacheStore, bus });
       services.push(service);
       return { name, config, service };

@@ -21,13 +21,18 @@ const ME = '{ me { name orders(first: 3) { totalCount edges { node { id } } } } 
  * Accepts connections, reads requests and never answers: the slowest possible subgraph. It counts
  * the HTTP requests it receives (attempts), not connections (a client may open one it never uses).
  */
-async function blackHole(): Promise<{ url: string; requests: () => number; close: () => Promise<void> }> {
+async function blackHole(mode: 'hang' | 'reset' = 'hang'): Promise<{ url: string; requests: () => number; deadlines: number[]; close: () => Promise<void> }> {
   let count = 0;
+  const deadlines: number[] = [];
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);
     socket.on('data', (chunk: Buffer) => {
-      count += chunk.toString('latin1').match(/^POST \/graphql HTTP\/1\.1\r$/gm)?.length ?? 0;
+      const text = chunk.toString('latin1');
+      count += text.match(/^POST \/graphql HTTP\/1\.1\r$/gm)?.length ?? 0;
+      for (const [, ms] of text.matchAll(/^x-deadline-ms: (\d+)\r$/gim)) deadlines.push(Number(ms));
+      // 'reset': the quickest failure there is (a crashed process behind a live port).
+      if (mode === 'reset') socket.resetAndDestroy();
     });
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
@@ -37,6 +42,7 @@ async function blackHole(): Promise<{ url: string; requests: () => number; close
   return {
     url: `http://127.0.0.1:${port}/graphql`,
     requests: () => count,
+    deadlines,
     close: () => new Promise((resolve) => {
       for (const socket of sockets) socket.destroy();
       server.close(() => resolve());
@@ -174,7 +180,7 @@ describe.skipIf(!template)('a subgraph that never answers', () => {
     await graph?.stop();
   });
 
-  it('times out, retries a query (3 attempts) but never a mutation (1), then the breaker fails fast', async () => {
+  it('a slow subgraph gets the whole deadline once (told so in x-deadline-ms) and no retry; never a mutation retried; then the breaker fails fast', async () => {
     const query = `{ product(id: "${PRODUCT}") { name } user(id: "${ALICE}") { name } }`;
     let before = hole.requests();
     let started = Date.now();
@@ -183,9 +189,12 @@ describe.skipIf(!template)('a subgraph that never answers', () => {
     expect(slow.status).toBe(200);
     expect(slow.data).toEqual({ product: null, user: { name: 'Alice Example' } });
     expect(slow.errors?.[0]?.extensions).toMatchObject({ code: 'SUBGRAPH_UNAVAILABLE', subgraph: 'products', reason: 'timeout' });
-    expect(hole.requests() - before).toBe(3);
-    expect(took).toBeGreaterThanOrEqual(900);
-    expect(took).toBeLessThan(3000);
+    // SUBGRAPH_TIMEOUT_MS is the fetch's deadline, retries included: a timeout uses it all up.
+    expect(hole.requests() - before).toBe(1);
+    expect(hole.deadlines.at(-1)).toBeGreaterThan(250);
+    expect(hole.deadlines.at(-1)).toBeLessThanOrEqual(300);
+    expect(took).toBeGreaterThanOrEqual(300);
+    expect(took).toBeLessThan(900); // not three timeouts in a row
 
     const admin = { authorization: `Bearer ${await graph.tokenFor('admin@example.com')}` };
     before = hole.requests();
@@ -202,5 +211,42 @@ describe.skipIf(!template)('a subgraph that never answers', () => {
     expect(fast.data?.user).toEqual({ name: 'Alice Example' });
     expect(Date.now() - started).toBeLessThan(800); // well under one round of timeouts (≥ 900 ms)
     expect(hole.requests() - before).toBe(0);
+  });
+});
+
+describe.skipIf(!template)('a subgraph that fails fast', () => {
+  let graph: TestGraph;
+  let broken: Awaited<ReturnType<typeof blackHole>>;
+  let gateway: Service;
+  let url: string;
+  beforeAll(async () => {
+    graph = await startGraph({ kind: 'postgres', template: template as string }, { env: NO_CACHE });
+    broken = await blackHole('reset');
+    gateway = await createGatewayServer(gatewayConfig({
+      NODE_ENV: 'test', LOG_LEVEL: 'silent', JWT_SECRET: graph.keys.jwtSecret, IDENTITY_PRIVATE_KEY: graph.keys.identityPrivateKey,
+      SUBGRAPH_URL_USERS: graph.subgraphUrls.users, SUBGRAPH_URL_ORDERS: graph.subgraphUrls.orders, SUBGRAPH_URL_PRODUCTS: broken.url,
+      SUBGRAPH_TIMEOUT_MS: '2000', SUBGRAPH_RETRIES: '2', BREAKER_RESET_MS: '60000',
+    }));
+    url = (await gateway.listen(0, '127.0.0.1')).url;
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await broken?.close();
+    await graph?.stop();
+  });
+
+  it('is tried again (3 attempts) within one deadline, each attempt told the time that is left', async () => {
+    const started = Date.now();
+    const answer = await postGraphQL<any>(url, `{ product(id: "${PRODUCT}") { name } user(id: "${ALICE}") { name } }`);
+    const took = Date.now() - started;
+    expect(answer.data).toEqual({ product: null, user: { name: 'Alice Example' } });
+    expect(answer.errors?.[0]?.extensions).toMatchObject({ code: 'SUBGRAPH_UNAVAILABLE', subgraph: 'products', reason: 'unreachable' });
+    expect(broken.requests()).toBe(3);
+    const [first, second, third] = broken.deadlines;
+    expect(first).toBeGreaterThan(1800);
+    expect(first).toBeLessThanOrEqual(2000);
+    expect(second).toBeLessThan(first!);
+    expect(third).toBeLessThan(second!);
+    expect(took).toBeLessThan(1000); // quick failures, quick retries: nowhere near the deadline
   });
 });

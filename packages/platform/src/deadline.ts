@@ -9,9 +9,10 @@ export const DEADLINE_HEADER = 'x-deadline-ms';
 
 /**
  * Kept back from what a caller grants, for the answer's way back (serializing, the network, the
- * caller's own event loop): work ends this much before the caller stops waiting.
+ * caller's own event loop) and for a statement that started just before the deadline: work ends
+ * this much before the caller stops waiting (a tenth of the time granted, at least 50 ms).
  */
-export const DEADLINE_MARGIN_MS = 50;
+export const deadlineMargin = (grantedMs: number): number => Math.max(50, Math.round(grantedMs / 10));
 
 /** Thrown when work cannot start or finish before the request's deadline; nothing was done. */
 export class DeadlineExceededError extends Error {
@@ -40,7 +41,8 @@ export function isDeadlineExceeded(error: unknown): boolean {
 export function deadlineFrom(header: string | string[] | undefined, arrivedAt: number): number | undefined {
   const value = Array.isArray(header) ? header[0] : header;
   if (value === undefined || !/^\d{1,9}$/.test(value.trim())) return undefined;
-  return arrivedAt + Math.max(0, Number(value) - DEADLINE_MARGIN_MS);
+  const granted = Number(value);
+  return arrivedAt + Math.max(0, granted - deadlineMargin(granted));
 }
 
 const store = new AsyncLocalStorage<number | undefined>();

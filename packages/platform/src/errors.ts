@@ -1,5 +1,6 @@
 // Request failures are GraphQLErrors with a stable extensions.code (the codes: docs/api.md, "Error codes").
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { isDeadlineExceeded } from './deadline.js';
 
 export const ErrorCode = {
   BAD_USER_INPUT: 'BAD_USER_INPUT',
@@ -7,6 +8,8 @@ export const ErrorCode = {
   FORBIDDEN: 'FORBIDDEN',
   NOT_FOUND: 'NOT_FOUND',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+  /** The caller's deadline (`x-deadline-ms`) passed before this could be answered; nothing was changed. */
+  DEADLINE_EXCEEDED: 'DEADLINE_EXCEEDED',
 } as const;
 
 export function badUserInput(message: string, extensions: Record<string, unknown> = {}): GraphQLError {
@@ -21,7 +24,10 @@ export function badUserInput(message: string, extensions: Record<string, unknown
  * message detail, SQL or stack trace; in development it keeps both, to debug with.
  */
 export function formatErrorFor(nodeEnv: string) {
-  return (formatted: GraphQLFormattedError): GraphQLFormattedError => {
+  return (formatted: GraphQLFormattedError, error?: unknown): GraphQLFormattedError => {
+    if (isDeadlineExceeded(error)) {
+      return { message: "The request's deadline passed before this could be answered; nothing was changed. Try again.", locations: formatted.locations, path: formatted.path, extensions: { code: ErrorCode.DEADLINE_EXCEEDED } };
+    }
     const code = formatted.extensions?.code;
     if (typeof code === 'string' && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
       // `response` is what the gateway's data source attaches when a subgraph answers non-2xx:

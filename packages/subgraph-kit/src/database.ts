@@ -8,7 +8,7 @@ import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { SqlRunner } from '@commerce/db/sql-runner';
-import { currentDeadline, DeadlineExceededError } from '@commerce/platform/deadline';
+import { currentDeadline, DeadlineExceededError, timeLeft } from '@commerce/platform/deadline';
 
 export type DatabaseTarget =
   | { kind: 'pglite'; dataDir: string }
@@ -102,6 +102,85 @@ function countingFactory(factory: SqlDriverAdapterFactory, onStatement: () => vo
   };
 }
 
+/**
+ * PGlite runs one statement (or transaction) at a time and queues the rest where no deadline can
+ * reach them. Turns are taken here instead, first come first served: a statement, or a transaction
+ * from BEGIN to COMMIT, waits for its turn only until the request's deadline (deadline.ts), so under
+ * load a request that cannot be served in time gives up before it costs anything.
+ */
+class Turns {
+  private busy = false;
+  private readonly waiting: Array<{ start: () => void }> = [];
+
+  async take(): Promise<() => void> {
+    if (this.busy || this.waiting.length > 0) {
+      const deadline = currentDeadline();
+      await new Promise<void>((resolve, reject) => {
+        const waiter = { start: () => (clearTimeout(timer), resolve()) };
+        const timer = deadline === undefined ? undefined : setTimeout(() => {
+          this.waiting.splice(this.waiting.indexOf(waiter), 1);
+          reject(new DeadlineExceededError('waiting for the embedded database'));
+        }, Math.max(0, deadline - Date.now()));
+        this.waiting.push(waiter);
+      });
+    } else if (timeLeft() === 0) throw new DeadlineExceededError('waiting for the embedded database');
+    this.busy = true;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.busy = false;
+      this.waiting.shift()?.start();
+    };
+  }
+}
+
+const TURN_METHODS = new Set(['queryRaw', 'executeRaw', 'executeScript']);
+
+function turnsFactory(factory: SqlDriverAdapterFactory): SqlDriverAdapterFactory {
+  const turns = new Turns();
+  const inTurn = <T extends object>(target: T): T =>
+    new Proxy(target, {
+      get(object, property) {
+        const value: unknown = Reflect.get(object, property, object);
+        if (typeof value !== 'function') return value;
+        const fn = value as (...args: unknown[]) => Promise<unknown>;
+        if (property === 'startTransaction') {
+          return async (...args: unknown[]) => {
+            const release = await turns.take();
+            try {
+              // The transaction keeps the turn until it ends (its own statements need none).
+              const tx = (await fn.apply(object, args)) as Record<string, unknown>;
+              return new Proxy(tx, {
+                get(txObject, txProperty) {
+                  const member: unknown = Reflect.get(txObject, txProperty, txObject);
+                  if (typeof member !== 'function') return member;
+                  if (txProperty !== 'commit' && txProperty !== 'rollback') return (member as (...a: unknown[]) => unknown).bind(txObject);
+                  return (...a: unknown[]) => Promise.resolve((member as (...b: unknown[]) => unknown).apply(txObject, a)).finally(release);
+                },
+              });
+            } catch (error) {
+              release();
+              throw error;
+            }
+          };
+        }
+        if (typeof property === 'string' && TURN_METHODS.has(property)) {
+          return async (...args: unknown[]) => {
+            const release = await turns.take();
+            try {
+              return await fn.apply(object, args);
+            } finally {
+              release();
+            }
+          };
+        }
+        return fn.bind(object);
+      },
+    });
+  return { provider: factory.provider, adapterName: factory.adapterName, connect: async () => inTurn(await factory.connect()) };
+}
+
 const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 
 function openPglite(dataDir: string, onStatement: () => void): Database {
@@ -113,7 +192,7 @@ function openPglite(dataDir: string, onStatement: () => void): Database {
   };
   return {
     target: { kind: 'pglite', dataDir },
-    adapter: countingFactory(new PrismaPGlite(client), onStatement),
+    adapter: countingFactory(turnsFactory(new PrismaPGlite(client)), onStatement),
     runner: async () => ({ ...runner, release: async () => {} }),
     ping: async () => client.query('SELECT 1').then(() => true, () => false),
     close: () => client.close(),

@@ -45,6 +45,12 @@ export class ProductCatalog {
       // Unavailable, or an answer that is not GraphQL at all: either way the products cannot be checked.
       throw new CatalogUnavailableError(`products lookup failed: ${error instanceof GraphQLUnavailableError ? error.message : String(error)}`, error instanceof GraphQLUnavailableError ? error.reason : undefined);
     }
+    // A product that could not be read (its own deadline passed, its database away) is not a
+    // product that does not exist: only a clean answer says which products are missing.
+    if (answer.errors?.length) {
+      const late = answer.errors.some((error) => error.extensions?.code === 'DEADLINE_EXCEEDED');
+      throw new CatalogUnavailableError(`products lookup failed: ${JSON.stringify(answer.errors).slice(0, 300)}`, late ? 'deadline' : undefined);
+    }
     const entities = answer.data?._entities;
     if (!entities) throw new CatalogUnavailableError(`products lookup failed: ${JSON.stringify(answer.errors ?? 'no data').slice(0, 300)}`);
     return entities.map((entity) => (entity ? { id: entity.id, name: entity.name, priceCents: amountToCents(entity.price.amount) ?? 0, currency: entity.price.currency } : null));

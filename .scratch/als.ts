@@ -1,0 +1,12 @@
+import { openDatabase } from '@commerce/subgraph-kit/database';
+import { withDeadline, currentDeadline } from '@commerce/platform/deadline';
+import { PrismaClient } from '../subgraphs/orders/src/generated/prisma/client.js';
+import pg from 'pg';
+const orig = pg.Pool.prototype.connect;
+const db = openDatabase({ kind: 'postgres', url: 'postgresql://postgres@127.0.0.1:5432/postgres', schema: 'public' }, { poolSize: 1 });
+const prisma = new PrismaClient({ adapter: db.adapter });
+const t0 = Date.now();
+const slow = prisma.$queryRawUnsafe('SELECT pg_sleep(1)::text AS s').then(() => 'ok', (e) => 'slow err ' + e.message); await new Promise((r) => setTimeout(r, 50));
+const r = await withDeadline(Date.now() + 200, async () => { console.log('dl', currentDeadline()); try { return await prisma.$queryRawUnsafe('SELECT 1 AS x'); } catch (e) { return 'ERR ' + (e as Error).message + ' ' + (e as any).code; } });
+console.log(Date.now() - t0, r);
+await slow; await prisma.$disconnect(); await db.close();
