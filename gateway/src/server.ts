@@ -12,11 +12,12 @@ import { IDENTITY_HEADER, type Identity, identityPrivateKey, signIdentity } from
 import { createLogger } from '@commerce/platform/logger';
 import { cacheCounters, createMetrics, rateLimitedCounter } from '@commerce/platform/metrics';
 import { openCache } from '@commerce/platform/open-cache';
-import { closeRedisClient, createRedisClient } from '@commerce/platform/redis-client';
+import { cacheStoreScripts } from '@commerce/platform/redis-cache-store';
+import { closeRedisClient, combineScripts, createRedisClient } from '@commerce/platform/redis-client';
 import { createService, type Service } from '@commerce/platform/service';
 import { tracing } from '@commerce/platform/tracing';
 import { ApiKeyVerifier } from './auth/api-keys.js';
-import { FailOpenBudgetStore, MemoryBudgetStore, RedisBudgetStore } from './limits/budget-store.js';
+import { budgetStoreScripts, FailOpenBudgetStore, MemoryBudgetStore, RedisBudgetStore } from './limits/budget-store.js';
 import { type BudgetContext, clientBudgetPlugin, refusalCharge } from './limits/client-budget.js';
 import { clientIp } from './http/client-ip.js';
 import { costPlugin } from './limits/cost-plugin.js';
@@ -59,7 +60,13 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
   const supergraph = dependencies.supergraph ?? loadSupergraph(config.supergraphPath, config.subgraphUrls);
   const logger = createLogger('gateway', config.logLevel, { bufferBytes: config.logBufferBytes });
   const metrics = createMetrics('gateway');
-  const redis = config.cache.redisUrl ? createRedisClient(config.cache.redisUrl, (error) => logger.warn({ err: error.message }, 'redis connection error; cache and budgets fall back until it reconnects')) : null;
+  // One client for the response cache and the budgets, declaring both stores' scripts.
+  const redis = config.cache.redisUrl
+    ? createRedisClient(config.cache.redisUrl, {
+        scripts: combineScripts(cacheStoreScripts, budgetStoreScripts),
+        onError: (error) => logger.warn({ err: error.message }, 'redis connection error; cache and budgets fall back until it reconnects'),
+      })
+    : null;
   const openedCache = openCache(config.cache, logger, redis, dependencies.cacheStore);
   let devKeys: DevKeys | undefined;
   const development = () => (devKeys ??= loadOrCreateDevKeys(config.auth.dataDir));
