@@ -189,7 +189,7 @@ describe.each(backends)('%s event bus', (_name, open) => {
 
   it('stop() returns promptly while the consumer waits for events', async () => {
     const subscription = subscribe(newStream(), { group: 'g', consumer: 'c' }, async () => {});
-    await sleep(150); // on purpose: let it reach its blocking read (Redis) or sleep (memory), which nothing shows
+    await vi.waitFor(() => expect(subscription.waiting, 'the consumer waits in its read').toBe(true), { timeout: 5000, interval: 5 });
     const began = performance.now();
     await subscription.stop();
     expect(performance.now() - began).toBeLessThan(300);

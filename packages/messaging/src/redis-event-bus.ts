@@ -78,6 +78,7 @@ interface Message {
 
 class RedisSubscription implements Subscription {
   readonly done: Promise<void>;
+  waiting = false;
   private stopped = false;
   /** True from a handler call until its ack: stop() must not cut the connection then. */
   private handling = false;
@@ -169,8 +170,13 @@ class RedisSubscription implements Subscription {
     const { group, consumer, claimIdleMs, batchSize } = this.options;
     // Never longer than claimIdleMs, so reclaims are checked about that often even on a quiet stream.
     const block = Math.min(MAX_BLOCK_MS, claimIdleMs);
-    const reply = await this.connection.xReadGroup(group, consumer, { key: this.key, id: '>' }, { COUNT: batchSize, BLOCK: block });
-    return (reply?.[0]?.messages ?? []).map((entry) => ({ streamId: entry.id, fields: entry.message, attempt: 1 }));
+    this.waiting = true;
+    try {
+      const reply = await this.connection.xReadGroup(group, consumer, { key: this.key, id: '>' }, { COUNT: batchSize, BLOCK: block });
+      return (reply?.[0]?.messages ?? []).map((entry) => ({ streamId: entry.id, fields: entry.message, attempt: 1 }));
+    } finally {
+      this.waiting = false;
+    }
   }
 
   private async handle(batch: Message[]): Promise<void> {
