@@ -88,7 +88,7 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
   const budgetFallbacks = new Counter({ name: 'rate_limit_fallbacks_total', help: 'Budget decisions made by one replica alone because the shared store did not answer.', registers: [metrics.registry] });
   const rateLimited = rateLimitedCounter(metrics.registry);
   const chargeRefusal = budgetStore && config.budgets ? refusalCharge<BudgetContext>({ store: budgetStore, limits: config.budgets, rateLimited, fallbacks: budgetFallbacks }) : null;
-  const cacheRequests = cacheCounters(metrics.registry).requests;
+  const { requests: cacheRequests, setsRefused: cacheSetsRefused } = cacheCounters(metrics.registry);
   // Anonymous repeat hits, answered before Express and Apollo (only with a cache to answer from).
   // Not while tracing: whoever turns traces on wants every request in them, hits included.
   const { cache } = openedCache;
@@ -189,6 +189,7 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
           maxTtlSeconds: config.cache.responseMaxTtlSeconds,
           httpMaxAgeSeconds: config.httpCacheMaxAgeSeconds,
           requests: cacheRequests,
+          setsRefused: cacheSetsRefused,
           learn: ({ contextValue, operationName }, key) => {
             if (lane && contextValue.laneTicket && contextValue.identity.kind === 'anonymous') lane.learn(contextValue.laneTicket.fingerprint, { key, cost: contextValue.cost, operationName: operationName ?? null });
           },
