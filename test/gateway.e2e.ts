@@ -7,7 +7,7 @@ import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type ForeignSubgraph, startForeignSubgraph } from './support/foreign-subgraph.js';
 import { postGraphQL } from './support/graph.js';
-import { freePort, run, type Run } from './support/processes.js';
+import { freePort, run, type Run } from '@commerce/harness/processes';
 
 const typeDefs = parse(`
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])

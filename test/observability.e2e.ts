@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { userIdFor } from '@commerce/db/ids';
 import { postGraphQL, testKeys } from './support/graph.js';
 import { cloneDatabase } from './support/postgres.js';
-import { freePort, run, type Run } from './support/processes.js';
+import { freePort, run, type Run } from '@commerce/harness/processes';
 
 const template = inject('templateDatabase');
 
