@@ -6,7 +6,7 @@ import { seededUserEmail } from '@commerce/db/seed-data';
 import { userIdFor } from '@commerce/db/ids';
 import { loadOrCreateDevKeys } from '@commerce/platform/dev-keys';
 import { signUserToken } from '@commerce/gateway/user-tokens';
-import { run, freePort } from '../test/support/processes.js';
+import { run, freePort } from '@commerce/harness/processes';
 const root = process.argv[2];
 const dir = mkdtempSync(join(tmpdir(), 'b1-'));
 const port = await freePort();

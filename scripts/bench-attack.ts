@@ -2,7 +2,7 @@
 // Does an attack starve anyone? The graph as separate processes on one seeded PostgreSQL database;
 // 10 connections of valid traffic (a catalog page and a product, through the gateway's full engine
 // path: response cache off) measured alone and while 5 attackers send documents built to make a
-// gateway work super-linearly (test/support/hostile-documents.ts: fragment fan-outs, repeated
+// gateway work super-linearly (packages/harness/src/hostile-documents.ts: fragment fan-outs, repeated
 // fields and subtrees, overlapping fragments, deep literals and variables, many operations or
 // variables, directive floods, alias bombs; a different variant each time) in a loop, each as soon
 // as the last was answered, ignoring Retry-After. Rounds alternate alone/attacked so machine noise
@@ -16,10 +16,10 @@ import { join } from 'node:path';
 import { setTimeout } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { hostileCorpus, requestJson } from '../test/support/hostile-documents.js';
-import { startProcessGraph } from '../test/support/process-graph.js';
-import { ADMIN_URL, seededDatabase } from '../test/support/postgres.js';
-import { freePort, ROOT, run as runScript } from '../test/support/processes.js';
+import { hostileCorpus, requestJson } from '@commerce/harness/hostile-documents';
+import { startProcessGraph } from '@commerce/harness/process-graph';
+import { ADMIN_URL, seededDatabase } from '@commerce/harness/postgres';
+import { freePort, ROOT, run as runScript } from '@commerce/harness/processes';
 import { generateSeed } from '@commerce/db/seed-data';
 import { load, percentile, rate, type Sample, summarize } from './bench-support.js';
 

@@ -16,9 +16,9 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type ProcessGraph, startProcessGraph } from '../test/support/process-graph.js';
-import { ADMIN_URL, seededDatabase } from '../test/support/postgres.js';
-import { freePort, ROOT, run as runScript, type Run } from '../test/support/processes.js';
+import { type ProcessGraph, startProcessGraph } from '@commerce/harness/process-graph';
+import { ADMIN_URL, seededDatabase } from '@commerce/harness/postgres';
+import { freePort, ROOT, run as runScript, type Run } from '@commerce/harness/processes';
 import { load, rate, type Sample, summarize } from './bench-support.js';
 
 const { values: args } = parseArgs({

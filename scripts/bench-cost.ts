@@ -12,7 +12,7 @@ import { operationCost } from '../gateway/src/limits/operation-cost.js';
 import { checkQueryLimits, QUERY_LIMIT_DEFAULTS } from '../gateway/src/limits/query-limits.js';
 import { Supergraph, operationFromDocument } from '@apollo/federation-internals';
 import { QueryPlanner } from '@apollo/query-planner';
-import { aliasBomb, directivesOnSpreads, fragmentFanout, fragmentTree, type HostileRequest, manyOperations, overlappingFragments, repeatedField, repeatedSubtree } from '../test/support/hostile-documents.js';
+import { aliasBomb, directivesOnSpreads, fragmentFanout, fragmentTree, type HostileRequest, manyOperations, overlappingFragments, repeatedField, repeatedSubtree } from '@commerce/harness/hostile-documents';
 
 const { values } = parseArgs({ options: { iterations: { type: 'string', default: '20000' } } });
 const iterations = Number(values.iterations);

@@ -4,9 +4,9 @@
 // beyond the minimum. Prints its port. Env: REDIS_URL, PREFIX (its keys), BODY (the bytes).
 import { createServer } from 'node:http';
 import { closeRedisClient, createRedisClient } from '@commerce/platform/redis-client';
-import { RedisBudgetStore } from '@commerce/gateway/budget-store';
+import { budgetStoreScripts, RedisBudgetStore } from '@commerce/gateway/budget-store';
 
-const client = createRedisClient(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+const client = createRedisClient(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { scripts: budgetStoreScripts });
 await new Promise<void>((resolve) => (client.isReady ? resolve() : client.once('ready', () => resolve())));
 const prefix = process.env.PREFIX ?? `floor-${process.pid}`;
 const budgets = new RedisBudgetStore(client, prefix);

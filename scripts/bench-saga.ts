@@ -16,9 +16,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { type ProcessGraph, startProcessGraph } from '../test/support/process-graph.js';
-import { ADMIN_URL, seededDatabase } from '../test/support/postgres.js';
-import { ROOT } from '../test/support/processes.js';
+import { type ProcessGraph, startProcessGraph } from '@commerce/harness/process-graph';
+import { ADMIN_URL, seededDatabase } from '@commerce/harness/postgres';
+import { ROOT } from '@commerce/harness/processes';
 import { seededUserEmail } from '@commerce/db/seed-data';
 
 const { values: args } = parseArgs({

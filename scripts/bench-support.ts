@@ -1,5 +1,5 @@
 // What the bench:* scripts share: autocannon runs that keep every latency, and percentiles. (Their
-// fresh seeded database comes from test/support/postgres.ts, as the tests' template does.)
+// graph, processes and fresh seeded database come from @commerce/harness, as the tests' do.)
 import autocannon from 'autocannon';
 
 export interface Sample {

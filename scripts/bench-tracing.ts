@@ -5,8 +5,8 @@
 // (off, on, off, on, …) so machine noise hits both modes alike. Prints RPS, p50, p95 and on/off.
 import { parseArgs } from 'node:util';
 import { createServer } from 'node:http';
-import { type ProcessGraph, startProcessGraph } from '../test/support/process-graph.js';
-import { ADMIN_URL, seededDatabase } from '../test/support/postgres.js';
+import { type ProcessGraph, startProcessGraph } from '@commerce/harness/process-graph';
+import { ADMIN_URL, seededDatabase } from '@commerce/harness/postgres';
 import { load as loadFor, percentile, rate, type Sample, summarize } from './bench-support.js';
 
 const { values: args } = parseArgs({

@@ -3,7 +3,7 @@
 // that dies leaves each replica deciding alone instead of failing.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, inject, it, vi } from 'vitest';
-import { type BudgetStore, FailOpenBudgetStore, MemoryBudgetStore, RedisBudgetStore } from '@commerce/gateway/budget-store';
+import { type BudgetStore, budgetStoreScripts, FailOpenBudgetStore, MemoryBudgetStore, RedisBudgetStore } from '@commerce/gateway/budget-store';
 import { closeRedisClient, createRedisClient, type RedisClient } from '@commerce/platform/redis-client';
 import { ownRedis, uniquePrefix } from './support/redis.js';
 
@@ -13,7 +13,7 @@ afterAll(async () => {
   for (const client of clients) await closeRedisClient(client);
 });
 const redisClient = async (url: string) => {
-  const client = createRedisClient(url);
+  const client = createRedisClient(url, { scripts: budgetStoreScripts });
   clients.push(client);
   await vi.waitFor(() => expect(client.isReady).toBe(true), { timeout: 2000, interval: 20 });
   return client;

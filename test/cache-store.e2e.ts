@@ -7,7 +7,8 @@ import type { CacheStore } from '@commerce/platform/cache-store';
 import { FailOpenCache } from '@commerce/platform/fail-open-cache';
 import { MemoryCacheStore } from '@commerce/platform/memory-cache-store';
 import { RedisCacheStore } from '@commerce/platform/redis-cache-store';
-import { dropPrefix, ownRedis, uniquePrefix } from './support/redis.js';
+import { dropPrefix } from '@commerce/harness/redis';
+import { ownRedis, uniquePrefix } from './support/redis.js';
 
 const redisUrl = inject('redisUrl');
 const stores: CacheStore[] = [];

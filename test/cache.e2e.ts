@@ -249,6 +249,7 @@ describe.skipIf(!template || !redisUrl)('two gateway replicas on one Redis', () 
     const proxy = await subgraphProxy(graph.subgraphUrls.products);
     try {
       const slowReplica = await graph.startGateway({}, { products: proxy.url });
+      const refusedSets = () => metricValue(slowReplica.url, 'cache_sets_refused_total', { layer: 'response' }).catch(() => 0); // no series until the first
       const id = PRODUCTS[7]!.id;
       // A write first, so no replica holds this product and the slow read really goes to the subgraph.
       await replicaB.query(UPDATE, { id, input: { name: 'Before the race' } }, admin);
@@ -264,9 +265,8 @@ describe.skipIf(!template || !redisUrl)('two gateway replicas on one Redis', () 
       expect(xcache(slow)).toBe('MISS');
       expect(slow.data?.product.name).toBe(name); // began before the write: the old value is fair…
       proxy.setDelay(0);
-      // …but its (refused) cache write has had every chance to land. On purpose a fixed wait: a
-      // refused write leaves nothing to wait for.
-      await sleep(50);
+      // …but its cache write is refused (a purge of its tags came after its read began).
+      await expect.poll(refusedSets, { timeout: 5000, interval: 10 }).toBe(1);
       for (const ask of [() => slowReplica.query(PRODUCT, { id }), () => graph.query(PRODUCT, { id }), () => replicaB.query(PRODUCT, { id })]) {
         expect((await ask()).data?.product.name).toBe('Written during a slow read');
       }

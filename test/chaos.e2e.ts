@@ -14,8 +14,8 @@ import { generateSeed } from '@commerce/db/seed-data';
 import { metricValue } from './support/graph.js';
 import { type Load, type Outcome, percentile, startLoad } from './support/load.js';
 import { cloneDatabase } from './support/postgres.js';
-import { type ProcessGraph, startProcessGraph } from './support/process-graph.js';
-import { REDIS_URL } from './support/redis.js';
+import { type ProcessGraph, startProcessGraph } from '@commerce/harness/process-graph';
+import { REDIS_URL } from '@commerce/harness/redis';
 import { valueOf } from './support/wait.js';
 
 const template = inject('templateDatabase');

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGraph, type TestGraph } from './support/graph.js';
 import { statementsFor } from './support/nested.js';
-import { run } from './support/processes.js';
+import { run } from '@commerce/harness/processes';
 
 describe('embedded mode (PGlite)', () => {
   let graph: TestGraph;

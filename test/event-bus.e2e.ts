@@ -6,8 +6,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { BusEvent, Delivery, EventBus, SubscribeOptions, Subscription } from '@commerce/messaging/event-bus';
 import { MemoryEventBus } from '@commerce/messaging/memory-event-bus';
-import { closeRedisClient, createRedisClient, type RedisClient } from '@commerce/platform/redis-client';
+import { closeRedisClient, createRedisClient } from '@commerce/platform/redis-client';
 import { RedisEventBus } from '@commerce/messaging/redis-event-bus';
+import { dropPrefix } from '@commerce/harness/redis';
 import { ownRedis, uniquePrefix } from './support/redis.js';
 
 const redisUrl = inject('redisUrl');
@@ -189,7 +190,7 @@ describe.each(backends)('%s event bus', (_name, open) => {
 
   it('stop() returns promptly while the consumer waits for events', async () => {
     const subscription = subscribe(newStream(), { group: 'g', consumer: 'c' }, async () => {});
-    await sleep(150); // on purpose: let it reach its blocking read (Redis) or sleep (memory), which nothing shows
+    await vi.waitFor(() => expect(subscription.waiting, 'the consumer waits in its read').toBe(true), { timeout: 5000, interval: 5 });
     const began = performance.now();
     await subscription.stop();
     expect(performance.now() - began).toBeLessThan(300);
@@ -269,19 +270,10 @@ async function openRedisBus(url: string): Promise<OpenBus> {
     bus,
     close: async () => {
       await bus.close();
-      await deleteKeys(client, `${prefix}:*`);
       await closeRedisClient(client);
+      await dropPrefix(url, prefix);
     },
   };
-}
-
-async function deleteKeys(client: RedisClient, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const reply = (await client.sendCommand(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000'])) as [string, string[]];
-    cursor = reply[0];
-    if (reply[1].length > 0) await client.sendCommand(['DEL', ...reply[1]]);
-  } while (cursor !== '0');
 }
 
 /** Publishing fails at once while Redis is down (the outbox would retry); here, retry until it is up. */

@@ -4,20 +4,25 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'graphql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type ForeignSubgraph, startForeignSubgraph } from './support/foreign-subgraph.js';
 import { postGraphQL } from './support/graph.js';
-import { freePort, run, type Run } from './support/processes.js';
+import { freePort, run, type Run } from '@commerce/harness/processes';
 
 const typeDefs = parse(`
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
   type Query { warehouses: [Warehouse!]! slowCount: Int! }
   type Warehouse @key(fields: "code") { code: ID! city: String! }
 `);
+/** How many slowCount calls have reached the subgraph (a request is in flight at the gateway once one has). */
+let slowCalls = 0;
 const resolvers = {
   Query: {
     warehouses: () => [{ code: 'AMS', city: 'Amsterdam' }, { code: 'LIS', city: 'Lisbon' }],
-    slowCount: async () => new Promise((resolve) => setTimeout(() => resolve(2), 800)),
+    slowCount: async () => {
+      slowCalls += 1;
+      return new Promise((resolve) => setTimeout(() => resolve(2), 800));
+    },
   },
 };
 
@@ -72,8 +77,9 @@ describe('the gateway alone, on a foreign supergraph', () => {
     const gateway = run('', { SUPERGRAPH_PATH: join(dir, 'direct.graphql'), PORT: String(port) }, { direct: 'gateway/src/index.ts' });
     children.push(gateway);
     await gateway.ready;
+    const callsBefore = slowCalls;
     const inFlight = postGraphQL(`http://127.0.0.1:${port}/graphql`, '{ slowCount }');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await vi.waitFor(() => expect(slowCalls, 'the request reached the subgraph').toBe(callsBefore + 1), { timeout: 5000, interval: 5 });
     gateway.kill('SIGTERM');
     const result = await inFlight;
     expect(result.status).toBe(200);

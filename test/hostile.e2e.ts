@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { generateSeed } from '@commerce/db/seed-data';
 import { createHash } from 'node:crypto';
 import { getIntrospectionQuery } from 'graphql';
-import { hostileCorpus, requestJson } from './support/hostile-documents.js';
+import { hostileCorpus, requestJson } from '@commerce/harness/hostile-documents';
 import { startGraph, type TestGraph } from './support/graph.js';
 
 const template = inject('templateDatabase');

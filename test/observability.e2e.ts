@@ -1,11 +1,11 @@
 // Services as separate processes (npm run start:users / start:gateway), as operators run them:
 // one request id followed through both processes' JSON logs; the other subgraphs are absent, so
 // this also shows a gateway started without them serving what it can.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { userIdFor } from '@commerce/db/ids';
 import { postGraphQL, testKeys } from './support/graph.js';
 import { cloneDatabase } from './support/postgres.js';
-import { freePort, run, type Run } from './support/processes.js';
+import { freePort, run, type Run } from '@commerce/harness/processes';
 
 const template = inject('templateDatabase');
 
@@ -42,10 +42,15 @@ describe.skipIf(!template)('separate processes: request ids in every log', () =>
     expect(result.data?.user.name).toBe('Alice Example');
     expect(result.errors?.[0]?.extensions?.code).toBe('SUBGRAPH_UNAVAILABLE'); // orders is not running
     expect(result.headers.get('x-request-id')).toBe(requestId);
-    await new Promise((resolve) => setTimeout(resolve, 300)); // let the logs flush
-    const [users, gateway] = processes.map((p) => p.stdout().split('\n').filter((line) => line.includes(requestId)).map((line) => JSON.parse(line)));
-    expect(gateway).toContainEqual(expect.objectContaining({ service: 'gateway', requestId, msg: 'graphql request', operation: 'WhoIsAlice' }));
-    expect(users).toContainEqual(expect.objectContaining({ service: 'users', requestId, msg: 'graphql request' }));
+    // The request lines are written as the services answer, so they may follow the response: wait for them.
+    await vi.waitFor(
+      () => {
+        const [users, gateway] = processes.map((p) => p.stdout().split('\n').filter((line) => line.includes(requestId)).map((line) => JSON.parse(line)));
+        expect(gateway).toContainEqual(expect.objectContaining({ service: 'gateway', requestId, msg: 'graphql request', operation: 'WhoIsAlice' }));
+        expect(users).toContainEqual(expect.objectContaining({ service: 'users', requestId, msg: 'graphql request' }));
+      },
+      { timeout: 5000, interval: 20 },
+    );
     expect(processes.map((p) => p.stdout()).join('\n')).not.toMatch(/eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\./); // no tokens in logs
   });
 });

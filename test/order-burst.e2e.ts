@@ -13,10 +13,10 @@ import { userIdFor } from '@commerce/db/ids';
 import { loadOrCreateDevKeys } from '@commerce/platform/dev-keys';
 import { signUserToken } from '@commerce/gateway/user-tokens';
 import { postGraphQL, type GraphQLResponse } from './support/graph.js';
-import { type ProcessGraph, startProcessGraph } from './support/process-graph.js';
-import { seededDatabase } from './support/postgres.js';
-import { freePort, run, type Run } from './support/processes.js';
-import { dropPrefix } from './support/redis.js';
+import { type ProcessGraph, startProcessGraph } from '@commerce/harness/process-graph';
+import { seededDatabase } from '@commerce/harness/postgres';
+import { freePort, run, type Run } from '@commerce/harness/processes';
+import { dropPrefix } from '@commerce/harness/redis';
 
 const template = inject('templateDatabase');
 const redisUrl = inject('redisUrl');

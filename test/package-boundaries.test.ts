@@ -1,8 +1,10 @@
 // The packages' boundaries, checked on the source: the gateway's import graph (every file it can
 // load, dynamic imports included, across the workspace packages it uses) never reaches anything
 // subgraph-only (PGlite, Prisma, @apollo/subgraph, rate-limiter-flexible, the subgraph kit, the
-// messaging package, the database package); nothing under gateway/ imports from subgraphs/; and
-// every workspace package names what it exports (no wildcard: each module public on purpose).
+// messaging package, the database package, the test and bench harness); nothing under gateway/
+// imports from subgraphs/; the harness is the tests' and the benchmarks' only (no service or shared
+// package depends on it or imports it); and every workspace package names what it exports (no
+// wildcard: each module public on purpose).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +16,7 @@ interface Workspace {
   dir: string;
   exports: Record<string, string> | string | undefined;
   dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
 }
 
 const workspaces: Workspace[] = ['packages', 'subgraphs']
@@ -21,8 +24,8 @@ const workspaces: Workspace[] = ['packages', 'subgraphs']
   .concat([join(ROOT, 'gateway'), join(ROOT, 'prisma')])
   .filter((dir) => existsSync(join(dir, 'package.json')))
   .map((dir) => {
-    const json = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name: string; exports?: Workspace['exports']; dependencies?: Record<string, string> };
-    return { name: json.name, dir, exports: json.exports, dependencies: json.dependencies ?? {} };
+    const json = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name: string; exports?: Workspace['exports']; dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
+    return { name: json.name, dir, exports: json.exports, dependencies: json.dependencies ?? {}, devDependencies: json.devDependencies ?? {} };
   });
 const byName = new Map(workspaces.map((workspace) => [workspace.name, workspace]));
 
@@ -77,6 +80,12 @@ function importGraph(entries: string[]): { files: Set<string>; packages: Map<str
 
 const SUBGRAPH_ONLY = /^(@electric-sql\/pglite|pglite-prisma-adapter|@prisma\/.*|prisma|@apollo\/subgraph|rate-limiter-flexible|dataloader|pg)$/;
 
+/** A workspace's own source files (its generated code and dependencies aside). */
+const sourcesOf = (dir: string): string[] =>
+  readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((file) => /\.(ts|mts|mjs)$/.test(file) && !file.includes('node_modules') && !file.includes('generated/'))
+    .map((file) => join(dir, file));
+
 describe('package boundaries', () => {
   const gateway = byName.get('@commerce/gateway')!;
   const sources = readdirSync(join(gateway.dir, 'src'), { recursive: true, encoding: 'utf8' })
@@ -93,11 +102,29 @@ describe('package boundaries', () => {
   });
 
   it('the gateway declares no subgraph-only dependency, and nothing under gateway/ imports from subgraphs/', () => {
-    expect(Object.keys(gateway.dependencies).filter((name) => SUBGRAPH_ONLY.test(name) || ['@commerce/subgraph-kit', '@commerce/messaging', '@commerce/db', '@commerce/users', '@commerce/products', '@commerce/orders'].includes(name))).toEqual([]);
+    expect(Object.keys(gateway.dependencies).filter((name) => SUBGRAPH_ONLY.test(name) || ['@commerce/subgraph-kit', '@commerce/messaging', '@commerce/db', '@commerce/harness', '@commerce/users', '@commerce/products', '@commerce/orders'].includes(name))).toEqual([]);
     const offenders = readdirSync(gateway.dir, { recursive: true, encoding: 'utf8' })
       .filter((file) => file.endsWith('.ts') && !file.includes('node_modules'))
-      .filter((file) => specifiers(join(gateway.dir, file)).some((specifier) => specifier.includes('subgraphs/') || /^@commerce\/(users|products|orders|subgraph-kit|messaging|db)\b/.test(specifier)));
+      .filter((file) => specifiers(join(gateway.dir, file)).some((specifier) => specifier.includes('subgraphs/') || /^@commerce\/(users|products|orders|subgraph-kit|messaging|db|harness)\b/.test(specifier)));
     expect(offenders).toEqual([]);
+  });
+
+  it('the harness is the tests\' and the benchmarks\' only: no other workspace depends on it or imports it or test/; the benchmarks import nothing from test/', () => {
+    const others = workspaces.filter((workspace) => workspace.name !== '@commerce/harness');
+    expect(others.filter((workspace) => '@commerce/harness' in workspace.dependencies || '@commerce/harness' in workspace.devDependencies).map((workspace) => workspace.name)).toEqual([]);
+    const offenders = others.flatMap((workspace) =>
+      sourcesOf(workspace.dir)
+        .filter((file) => specifiers(file).some((specifier) => specifier.startsWith('@commerce/harness') || /(^|\/)test\//.test(specifier)))
+        .map((file) => relative(ROOT, file)),
+    );
+    expect(offenders).toEqual([]);
+    // …and the harness itself never reaches back into the tests or scripts.
+    const harness = byName.get('@commerce/harness')!;
+    expect(sourcesOf(harness.dir).filter((file) => specifiers(file).some((specifier) => /(^|\/)(test|scripts)\//.test(specifier))).map((file) => relative(ROOT, file))).toEqual([]);
+    // The benchmarks take their harness from it, not from the tests' support files.
+    expect(sourcesOf(join(ROOT, 'scripts')).filter((file) => specifiers(file).some((specifier) => /(^|\/)test\//.test(specifier))).map((file) => relative(ROOT, file))).toEqual([]);
+    // Not vacuous: the harness is there, and the benchmarks do use it.
+    expect(specifiers(join(ROOT, 'scripts', 'bench-saga.ts'))).toContain('@commerce/harness/process-graph');
   });
 
   it('every workspace package names its exports, without wildcards, and every one exists', () => {

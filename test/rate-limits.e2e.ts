@@ -7,7 +7,8 @@ import { fieldRateLimiter, redisFieldLimits } from '@commerce/subgraph-kit/field
 import { createMetrics, rateLimitedCounter, rateLimitFallbacksCounter } from '@commerce/platform/metrics';
 import { closeRedisClient, createRedisClient } from '@commerce/platform/redis-client';
 import { metricValue, startGraph, type TestGraph } from './support/graph.js';
-import { dropPrefix, uniquePrefix } from './support/redis.js';
+import { dropPrefix } from '@commerce/harness/redis';
+import { uniquePrefix } from './support/redis.js';
 
 const template = inject('templateDatabase');
 const redisUrl = inject('redisUrl');

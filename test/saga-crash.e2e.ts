@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { postGraphQL } from './support/graph.js';
 import { cloneDatabase } from './support/postgres.js';
-import { type ProcessGraph, startProcessGraph } from './support/process-graph.js';
+import { type ProcessGraph, startProcessGraph } from '@commerce/harness/process-graph';
 import { userIdFor } from '@commerce/db/ids';
 import { seededUserEmail } from '@commerce/db/seed-data';
 

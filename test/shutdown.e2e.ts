@@ -15,7 +15,7 @@ import { type ForeignSubgraph, startForeignSubgraph } from './support/foreign-su
 import { metricValue, testKeys } from './support/graph.js';
 import { type Answer, type KeepAliveClient, keepAliveClient, type Outcome, percentile, startLoad } from './support/load.js';
 import { cloneDatabase } from './support/postgres.js';
-import { freePort, run, type Run } from './support/processes.js';
+import { freePort, run, type Run } from '@commerce/harness/processes';
 
 const template = inject('templateDatabase');
 

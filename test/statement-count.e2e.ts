@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '@commerce/subgraph-kit/database';
-import { ADMIN_URL, postgresAvailable } from './support/postgres.js';
+import { ADMIN_URL } from '@commerce/harness/postgres';
+import { postgresAvailable } from './support/postgres.js';
 
 const statement = (sql: string) => ({ sql, args: [], argTypes: [] });
 

@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { postGraphQL } from './support/graph.js';
 import { otlpReceiver, type ReceivedSpan, SPAN_KIND } from './support/otlp-receiver.js';
 import { cloneDatabase } from './support/postgres.js';
-import { type ProcessGraph, startProcessGraph, SUBGRAPH_NAMES } from './support/process-graph.js';
-import { ROOT } from './support/processes.js';
+import { type ProcessGraph, startProcessGraph, SUBGRAPH_NAMES } from '@commerce/harness/process-graph';
+import { ROOT } from '@commerce/harness/processes';
 import { valueOf } from './support/wait.js';
 
 const template = inject('templateDatabase');

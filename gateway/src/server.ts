@@ -12,11 +12,12 @@ import { IDENTITY_HEADER, type Identity, identityPrivateKey, signIdentity } from
 import { createLogger } from '@commerce/platform/logger';
 import { cacheCounters, createMetrics, rateLimitedCounter, rateLimitFallbacksCounter } from '@commerce/platform/metrics';
 import { openCache } from '@commerce/platform/open-cache';
-import { closeRedisClient, createRedisClient } from '@commerce/platform/redis-client';
+import { cacheStoreScripts } from '@commerce/platform/redis-cache-store';
+import { closeRedisClient, combineScripts, createRedisClient } from '@commerce/platform/redis-client';
 import { createService, type Service } from '@commerce/platform/service';
 import { tracing } from '@commerce/platform/tracing';
 import { ApiKeyVerifier } from './auth/api-keys.js';
-import { FailOpenBudgetStore, MemoryBudgetStore, RedisBudgetStore } from './limits/budget-store.js';
+import { budgetStoreScripts, FailOpenBudgetStore, MemoryBudgetStore, RedisBudgetStore } from './limits/budget-store.js';
 import { type BudgetContext, clientBudgetPlugin, refusalCharge } from './limits/client-budget.js';
 import { clientIp } from './http/client-ip.js';
 import { costPlugin } from './limits/cost-plugin.js';
@@ -59,7 +60,13 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
   const supergraph = dependencies.supergraph ?? loadSupergraph(config.supergraphPath, config.subgraphUrls);
   const logger = createLogger('gateway', config.logLevel, { bufferBytes: config.logBufferBytes });
   const metrics = createMetrics('gateway');
-  const redis = config.cache.redisUrl ? createRedisClient(config.cache.redisUrl, (error) => logger.warn({ err: error.message }, 'redis connection error; cache and budgets fall back until it reconnects')) : null;
+  // One client for the response cache and the budgets, declaring both stores' scripts.
+  const redis = config.cache.redisUrl
+    ? createRedisClient(config.cache.redisUrl, {
+        scripts: combineScripts(cacheStoreScripts, budgetStoreScripts),
+        onError: (error) => logger.warn({ err: error.message }, 'redis connection error; cache and budgets fall back until it reconnects'),
+      })
+    : null;
   const openedCache = openCache(config.cache, logger, redis, dependencies.cacheStore);
   let devKeys: DevKeys | undefined;
   const development = () => (devKeys ??= loadOrCreateDevKeys(config.auth.dataDir));
@@ -81,7 +88,7 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
   const budgetFallbacks = rateLimitFallbacksCounter(metrics.registry);
   const rateLimited = rateLimitedCounter(metrics.registry);
   const chargeRefusal = budgetStore && config.budgets ? refusalCharge<BudgetContext>({ store: budgetStore, limits: config.budgets, rateLimited, fallbacks: budgetFallbacks }) : null;
-  const cacheRequests = cacheCounters(metrics.registry).requests;
+  const { requests: cacheRequests, setsRefused: cacheSetsRefused } = cacheCounters(metrics.registry);
   // Anonymous repeat hits, answered before Express and Apollo (only with a cache to answer from).
   // Not while tracing: whoever turns traces on wants every request in them, hits included.
   const { cache } = openedCache;
@@ -182,6 +189,7 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
           maxTtlSeconds: config.cache.responseMaxTtlSeconds,
           httpMaxAgeSeconds: config.httpCacheMaxAgeSeconds,
           requests: cacheRequests,
+          setsRefused: cacheSetsRefused,
           learn: ({ contextValue, operationName }, key) => {
             if (lane && contextValue.laneTicket && contextValue.identity.kind === 'anonymous') lane.learn(contextValue.laneTicket.fingerprint, { key, cost: contextValue.cost, operationName: operationName ?? null });
           },

@@ -1,8 +1,10 @@
 // Once per e2e run: a template database holding the three subgraph schemas, migrated and seeded.
 // Each test file clones it (CREATE DATABASE … TEMPLATE), which takes a fraction of a second.
 import type { TestProject } from 'vitest/node';
-import { postgresAvailable, seededDatabase } from './postgres.js';
-import { REDIS_URL, redisAvailable } from './redis.js';
+import { seededDatabase } from '@commerce/harness/postgres';
+import { REDIS_URL } from '@commerce/harness/redis';
+import { postgresAvailable } from './postgres.js';
+import { redisAvailable } from './redis.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

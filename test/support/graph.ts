@@ -16,7 +16,8 @@ import { MemoryEventBus } from '@commerce/messaging/memory-event-bus';
 import { createUsersServer } from '@commerce/users';
 import { expect, vi } from 'vitest';
 import { cloneDatabase } from './postgres.js';
-import { dropPrefix, uniquePrefix } from './redis.js';
+import { dropPrefix } from '@commerce/harness/redis';
+import { uniquePrefix } from './redis.js';
 
 export interface GraphQLResponse<T = Record<string, any>> {
   status: number;

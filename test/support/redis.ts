@@ -1,48 +1,20 @@
-// The running Redis the e2e tests share (127.0.0.1:6379, or TEST_REDIS_URL), and private
-// redis-server processes for tests that must stop one. Under CI the shared one must be there:
-// tests fail rather than skip. Elsewhere they skip with a message.
+// The shared Redis as the e2e tests see it (under CI it must be there: tests fail rather than
+// skip; elsewhere they skip with a message), unique prefixes, and private redis-server processes
+// for tests that must stop one. The URL and the cleanup are the harness's (benchmarks use them too).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createClient } from '@redis/client';
+import { freePort } from '@commerce/harness/processes';
+import { REDIS_URL, withRedis } from '@commerce/harness/redis';
 import { expect, vi } from 'vitest';
-import { freePort } from './processes.js';
-
-export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-const oneShotClient = (url: string, connectTimeout: number) => createClient({ url, socket: { connectTimeout, reconnectStrategy: false } });
-
-/** One short-lived connection that never retries, closed after `work` whatever happens. */
-async function withClient<T>(url: string, connectTimeout: number, work: (client: ReturnType<typeof oneShotClient>) => Promise<T>): Promise<T> {
-  const client = oneShotClient(url, connectTimeout);
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return await work(client);
-  } finally {
-    if (client.isOpen) await client.close().catch(() => {});
-  }
-}
 
 export async function redisAvailable(url = REDIS_URL): Promise<boolean> {
   try {
-    await withClient(url, 2000, (client) => client.ping());
+    await withRedis(url, 2000, (client) => client.ping());
     return true;
   } catch (error) {
     if (process.env.CI) throw new Error(`Redis is required in CI but unreachable at ${url}: ${(error as Error).message}`);
     console.warn(`SKIPPING Redis tests: nothing answers at ${url} (${(error as Error).message})`);
     return false;
   }
-}
-
-/**
- * Deletes every key of a prefix (the services write `{prefix}:…` and `prefix:…`), so test runs do
- * not pile streams, groups and clocks (which have no TTL) up in the shared Redis.
- */
-export async function dropPrefix(url: string, prefix: string): Promise<void> {
-  await withClient(url, 2000, async (client) => {
-    for (const pattern of [`{${prefix}}:*`, `${prefix}:*`]) {
-      for await (const keys of client.scanIterator({ MATCH: pattern, COUNT: 500 })) if (keys.length > 0) await client.unlink(keys);
-    }
-  }).catch(() => {}); // best effort: a test that killed Redis, or none at all
 }
 
 /** A unique key prefix, so tests sharing one Redis never see each other's keys. */
@@ -78,7 +50,7 @@ export async function ownRedis(): Promise<OwnRedis> {
 }
 
 function pingable(url: string): Promise<boolean> {
-  return withClient(url, 500, (client) => client.ping()).then(
+  return withRedis(url, 500, (client) => client.ping()).then(
     () => true,
     () => false,
   );

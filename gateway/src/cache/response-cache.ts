@@ -28,6 +28,7 @@ export interface ResponseCacheOptions<C extends ResponseCacheContext = ResponseC
   /** What browsers and CDNs are told (they cannot hear invalidations, so 0 by default: revalidate). */
   httpMaxAgeSeconds: number;
   requests: Counter<'layer' | 'result'>;
+  setsRefused: Counter<'layer'>;
   /** Told the public key of every response answered publicly (the hit lane learns from it). */
   learn?: (requestContext: GraphQLRequestContext<C>, publicKey: string) => void;
 }
@@ -170,7 +171,9 @@ export function responseCachePlugin<C extends ResponseCacheContext>(options: Res
           const value = joinCached({ storedAt: Date.now(), maxAge, scope: policy.scope }, body.data);
           // Not awaited: the client need not wait for the write. The store refuses it if a tag was
           // purged after readStartedAt, however late it arrives.
-          void cache.set({ key, value, ttlMs: maxAge * 1000, tags: [...tags], readStartedAt: outcome.readStartedAt });
+          void cache.set({ key, value, ttlMs: maxAge * 1000, tags: [...tags], readStartedAt: outcome.readStartedAt }).then((stored) => {
+            if (stored === false) options.setsRefused.inc({ layer: 'response' });
+          });
           if (policy.scope === 'PUBLIC') options.learn?.(requestContext, key);
         },
       };

@@ -4,7 +4,7 @@
 // clocks never matter; in memory for the embedded graph. If Redis fails or is slow, a local
 // in-memory bucket decides instead (fail-open: limited per replica, never an error).
 import { checkPrefix } from '@commerce/platform/cache-store';
-import { luaScript, type RedisClient, runScript } from '@commerce/platform/redis-client';
+import { type CommandParser, defineScript, type RedisClient } from '@commerce/platform/redis-client';
 import { within } from '@commerce/platform/within';
 import { LRUCache } from 'lru-cache';
 
@@ -71,7 +71,7 @@ export class MemoryBudgetStore implements BudgetStore {
 }
 
 // KEYS: the bucket. ARGV: capacity, refillPerSecond, cost. Returns {allowed, tokens as a string}.
-const TAKE = luaScript(`
+const TAKE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local capacity = tonumber(ARGV[1])
@@ -88,18 +88,36 @@ if tokens >= cost then
 end
 redis.call('HSET', KEYS[1], 'tokens', string.format('%.6f', tokens), 'at', string.format('%.0f', now))
 redis.call('PEXPIRE', KEYS[1], math.ceil((capacity - tokens) / rate * 1000) + 1000)
-return {allowed, string.format('%.6f', tokens)}`);
+return {allowed, string.format('%.6f', tokens)}`;
+
+/** Declare these on the client the store is given (createRedisClient's `scripts`). */
+export const budgetStoreScripts = {
+  budgetTake: defineScript({
+    SCRIPT: TAKE,
+    NUMBER_OF_KEYS: 1,
+    parseCommand: (parser: CommandParser, bucket: string, limit: BucketLimit, cost: number) => {
+      parser.pushKey(bucket);
+      parser.push(String(limit.capacity), String(limit.refillPerSecond), String(cost));
+    },
+    transformReply: (reply: unknown) => {
+      const [allowed, tokens] = reply as [number, string];
+      return { allowed: allowed === 1, tokens: Number(tokens) };
+    },
+  }),
+};
+
+export type BudgetStoreScripts = typeof budgetStoreScripts;
 
 export class RedisBudgetStore implements BudgetStore {
   private readonly base: string;
 
-  constructor(private readonly client: RedisClient, prefix: string) {
+  constructor(private readonly client: RedisClient<BudgetStoreScripts>, prefix: string) {
     this.base = `${checkPrefix(prefix)}:budget:`;
   }
 
   async take(key: string, cost: number, limit: BucketLimit): Promise<BudgetDecision> {
-    const [allowed, tokens] = (await runScript(this.client, TAKE, [this.base + key], [String(limit.capacity), String(limit.refillPerSecond), String(cost)])) as [number, string];
-    return decision(allowed === 1, Number(tokens), cost, limit, 'shared');
+    const { allowed, tokens } = await this.client.budgetTake(this.base + key, limit, cost);
+    return decision(allowed, tokens, cost, limit, 'shared');
   }
 
   async close(): Promise<void> {}

@@ -31,6 +31,11 @@ export interface SubscribeOptions {
 export interface Subscription {
   /** Stops reading; resolves when the handler calls in flight have finished. Un-acked messages stay pending (reclaimable). */
   stop(): Promise<void>;
+  /**
+   * True while the consumer has nothing in hand and waits for new events: Redis, its blocking
+   * read is in flight; memory, it is parked until a publish or a reclaim falls due.
+   */
+  readonly waiting: boolean;
 }
 
 /**

@@ -107,6 +107,7 @@ export class MemoryEventBus implements EventBus {
 
 class MemorySubscription implements Subscription {
   readonly done: Promise<void>;
+  waiting = false;
   private stopped = false;
   private readonly group: Group;
   private interrupt: (() => void) | undefined;
@@ -182,6 +183,7 @@ class MemorySubscription implements Subscription {
     return new Promise<void>((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       const wake = () => {
+        this.waiting = false;
         clearTimeout(timer);
         this.stream.waiters.delete(wake);
         this.interrupt = undefined;
@@ -189,6 +191,7 @@ class MemorySubscription implements Subscription {
       };
       this.stream.waiters.add(wake);
       this.interrupt = wake;
+      this.waiting = true;
       let due = Infinity;
       for (const pending of this.group.pending.values()) due = Math.min(due, pending.deliveredAt + this.options.claimIdleMs);
       if (due !== Infinity) timer = setTimeout(wake, Math.max(0, due - this.now())).unref();

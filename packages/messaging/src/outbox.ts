@@ -60,7 +60,13 @@ export function consume(bus: EventBus, stream: string, options: { group: string;
   const subscriptions = Array.from({ length: options.count }, () =>
     bus.subscribe(stream, { group: options.group, consumer: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`, claimIdleMs: options.claimIdleMs }, (event) => runInBackground(() => handler(event))),
   );
-  return { stop: async () => void (await Promise.all(subscriptions.map((subscription) => subscription.stop()))) };
+  return {
+    stop: async () => void (await Promise.all(subscriptions.map((subscription) => subscription.stop()))),
+    // All of them: none has an event in hand.
+    get waiting() {
+      return subscriptions.every((subscription) => subscription.waiting);
+    },
+  };
 }
 
 interface OutboxRow {

@@ -4,6 +4,7 @@
 // idle longer than claimIdleMs (XAUTOCLAIM: a consumer that died or hangs), then reads new ones,
 // and acks each after its handler resolves. Redis going away never ends the loop: it backs off,
 // and re-creates the group if Redis came back without it (a restart without persistence).
+// Commands are node-redis' typed ones, with their RESP2 replies (the client's type pins RESP2).
 import {
   type BusEvent,
   decodePayload,
@@ -19,7 +20,7 @@ import {
 import { closeRedisClient, type RedisClient } from '@commerce/platform/redis-client';
 
 // Approximate trimming (whole macro nodes) is cheap; 100k is far more than a healthy backlog.
-const MAX_LEN = '100000';
+const MAX_LEN = 100_000;
 const BACKOFF_MS = 500;
 // Bounds how late a reclaim check can come, and how long a stop would wait if it did not interrupt.
 const MAX_BLOCK_MS = 1000;
@@ -48,7 +49,7 @@ export class RedisEventBus implements EventBus {
   async publish(stream: string, event: BusEvent): Promise<void> {
     this.subscriptions.checkOpen();
     const payload = encodeEvent(stream, event);
-    await this.client.sendCommand(['XADD', this.key(stream), 'MAXLEN', '~', MAX_LEN, '*', 'id', event.id, 'type', event.type, 'payload', payload]);
+    await this.client.xAdd(this.key(stream), '*', { id: event.id, type: event.type, payload }, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: MAX_LEN } });
   }
 
   subscribe(stream: string, options: SubscribeOptions, handler: EventHandler): Subscription {
@@ -71,11 +72,13 @@ export class RedisEventBus implements EventBus {
 interface Message {
   /** The stream entry id (what XACK takes), not the event's own id. */
   streamId: string;
-  fields: Map<string, string>;
+  fields: Record<string, string | undefined>;
+  attempt: number;
 }
 
 class RedisSubscription implements Subscription {
   readonly done: Promise<void>;
+  waiting = false;
   private stopped = false;
   /** True from a handler call until its ack: stop() must not cut the connection then. */
   private handling = false;
@@ -143,43 +146,40 @@ class RedisSubscription implements Subscription {
   /** From `0`: a new group gets the whole stream, so events published before subscribe are not lost. */
   private async createGroup(): Promise<void> {
     try {
-      await this.connection.sendCommand(['XGROUP', 'CREATE', this.key, this.options.group, '0', 'MKSTREAM']);
+      await this.connection.xGroupCreate(this.key, this.options.group, '0', { MKSTREAM: true });
     } catch (error) {
       if (!String((error as Error).message).startsWith('BUSYGROUP')) throw error;
     }
   }
 
   /** Messages idle longer than claimIdleMs, from any consumer of the group (this one included). */
-  private async claim(): Promise<Array<Message & { attempt: number }>> {
+  private async claim(): Promise<Message[]> {
     const { group, consumer, claimIdleMs, batchSize } = this.options;
-    const reply = await this.connection.sendCommand(['XAUTOCLAIM', this.key, group, consumer, String(claimIdleMs), this.cursor, 'COUNT', String(batchSize)]);
-    if (!Array.isArray(reply) || typeof reply[0] !== 'string') throw new Error('unexpected XAUTOCLAIM reply');
-    this.cursor = reply[0];
+    const reply = await this.connection.xAutoClaim(this.key, group, consumer, claimIdleMs, this.cursor, { COUNT: batchSize });
+    this.cursor = reply.nextId;
     // Entries trimmed away since delivery come back as nil (Redis 6.2) or not at all (7+).
-    const messages = parseEntries(reply[1]);
-    if (messages.length === 0) return [];
+    const entries = reply.messages.filter((entry) => entry !== null);
+    if (entries.length === 0) return [];
     // XAUTOCLAIM does not say how often a message was delivered; XPENDING does (claimed ones are now ours).
-    const first = messages[0]!.streamId;
-    const last = messages.at(-1)!.streamId;
-    const pending = await this.connection.sendCommand(['XPENDING', this.key, group, first, last, String(batchSize * 10), consumer]);
-    const deliveries = new Map<string, number>();
-    if (Array.isArray(pending)) {
-      for (const row of pending) if (Array.isArray(row) && typeof row[0] === 'string') deliveries.set(row[0], Number(row[3]));
-    }
-    return messages.map((message) => ({ ...message, attempt: deliveries.get(message.streamId) || 2 }));
+    const pending = await this.connection.xPendingRange(this.key, group, entries[0]!.id, entries.at(-1)!.id, batchSize * 10, { consumer });
+    const deliveries = new Map(pending.map((row) => [row.id, row.deliveriesCounter]));
+    return entries.map((entry) => ({ streamId: entry.id, fields: entry.message, attempt: deliveries.get(entry.id) || 2 }));
   }
 
-  private async read(): Promise<Array<Message & { attempt: number }>> {
+  private async read(): Promise<Message[]> {
     const { group, consumer, claimIdleMs, batchSize } = this.options;
     // Never longer than claimIdleMs, so reclaims are checked about that often even on a quiet stream.
-    const block = String(Math.min(MAX_BLOCK_MS, claimIdleMs));
-    const reply = await this.connection.sendCommand(['XREADGROUP', 'GROUP', group, consumer, 'COUNT', String(batchSize), 'BLOCK', block, 'STREAMS', this.key, '>']);
-    if (reply === null) return [];
-    if (!Array.isArray(reply) || !Array.isArray(reply[0])) throw new Error('unexpected XREADGROUP reply');
-    return parseEntries(reply[0][1]).map((message) => ({ ...message, attempt: 1 }));
+    const block = Math.min(MAX_BLOCK_MS, claimIdleMs);
+    this.waiting = true;
+    try {
+      const reply = await this.connection.xReadGroup(group, consumer, { key: this.key, id: '>' }, { COUNT: batchSize, BLOCK: block });
+      return (reply?.[0]?.messages ?? []).map((entry) => ({ streamId: entry.id, fields: entry.message, attempt: 1 }));
+    } finally {
+      this.waiting = false;
+    }
   }
 
-  private async handle(batch: Array<Message & { attempt: number }>): Promise<void> {
+  private async handle(batch: Message[]): Promise<void> {
     const heldSince = Date.now();
     for (const message of batch) {
       if (this.stopped) return;
@@ -188,7 +188,7 @@ class RedisSubscription implements Subscription {
       if (Date.now() - heldSince >= this.options.claimIdleMs) return;
       this.handling = true;
       try {
-        if (await this.deliver(message)) await this.connection.sendCommand(['XACK', this.key, this.options.group, message.streamId]);
+        if (await this.deliver(message)) await this.connection.xAck(this.key, this.options.group, message.streamId);
       } finally {
         this.handling = false;
       }
@@ -196,14 +196,12 @@ class RedisSubscription implements Subscription {
   }
 
   /** True when the message is done with (handled, or undecodable and dropped). */
-  private async deliver(message: Message & { attempt: number }): Promise<boolean> {
+  private async deliver(message: Message): Promise<boolean> {
     let delivery: Delivery;
     try {
-      const { fields } = message;
-      const id = fields.get('id');
-      const type = fields.get('type');
+      const { id, type, payload } = message.fields;
       if (!id || !type) throw new Error('missing id or type');
-      delivery = { id, type, payload: decodePayload(fields.get('payload') ?? ''), attempt: message.attempt };
+      delivery = { id, type, payload: decodePayload(payload ?? ''), attempt: message.attempt };
     } catch (error) {
       // Redelivering what no handler can read would repeat forever.
       this.logger?.warn({ err: (error as Error).message, key: this.key, streamId: message.streamId }, 'event bus dropped a malformed message');
@@ -240,18 +238,4 @@ class RedisSubscription implements Subscription {
       this.cancelPause = done;
     });
   }
-}
-
-/** `[[id, [field, value, ...]] | nil, ...]` as Redis (RESP2) returns stream entries. */
-function parseEntries(raw: unknown): Message[] {
-  if (!Array.isArray(raw)) return [];
-  const messages: Message[] = [];
-  for (const entry of raw) {
-    if (!Array.isArray(entry) || typeof entry[0] !== 'string' || !Array.isArray(entry[1])) continue;
-    const flat: unknown[] = entry[1];
-    const fields = new Map<string, string>();
-    for (let i = 0; i + 1 < flat.length; i += 2) fields.set(String(flat[i]), String(flat[i + 1]));
-    messages.push({ streamId: entry[0], fields });
-  }
-  return messages;
 }

@@ -45,11 +45,12 @@ export class FailOpenCache {
   }
 
   /**
-   * True when written; false when refused (a purge came after the read) or not possible. Nobody
-   * waits for a set, so it gets the longer timeout: a busy moment should not trip the bypass.
+   * True when written; false when refused (a purge of one of its tags came after the read began);
+   * null when the store was skipped or failed. Nobody waits for a set, so it gets the longer
+   * timeout: a busy moment should not trip the bypass.
    */
-  async set(entry: CacheEntry): Promise<boolean> {
-    return (await this.attempt(() => this.store.set(entry), this.purgeTimeoutMs)) ?? false;
+  set(entry: CacheEntry): Promise<boolean | null> {
+    return this.attempt(() => this.store.set(entry), this.purgeTimeoutMs);
   }
 
   /**

@@ -80,8 +80,14 @@ export function operationLabels(limit = MAX_OPERATION_LABELS): (name: string | u
   };
 }
 
-/** cache_requests_total{layer,result} (hit, miss, bypass) and cache_purges_total{result} (ok, deferred). */
-export function cacheCounters(registry: Registry): { requests: Counter<'layer' | 'result'>; purges: Counter<'result'> } {
+export interface CacheCounters {
+  requests: Counter<'layer' | 'result'>;
+  purges: Counter<'result'>;
+  setsRefused: Counter<'layer'>;
+}
+
+/** cache_requests_total{layer,result} (hit, miss, bypass), cache_purges_total{result} (ok, deferred), cache_sets_refused_total{layer}. */
+export function cacheCounters(registry: Registry): CacheCounters {
   return {
     requests: new Counter({
       name: 'cache_requests_total',
@@ -93,6 +99,12 @@ export function cacheCounters(registry: Registry): { requests: Counter<'layer' |
       name: 'cache_purges_total',
       help: 'Purges after writes: ok, or deferred (the store was unreachable; retried in the background).',
       labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    setsRefused: new Counter({
+      name: 'cache_sets_refused_total',
+      help: 'Cache writes the store refused because a tag they carry was purged after their read began (what they read may be stale), by layer.',
+      labelNames: ['layer'] as const,
       registers: [registry],
     }),
   };

@@ -6,7 +6,7 @@ import type { CacheConfig } from './cache-config.js';
 import type { CacheStore } from './cache-store.js';
 import { FailOpenCache } from './fail-open-cache.js';
 import type { Logger } from './logger.js';
-import { RedisCacheStore } from './redis-cache-store.js';
+import { type CacheStoreScripts, RedisCacheStore } from './redis-cache-store.js';
 import type { RedisClient } from './redis-client.js';
 import { within } from './within.js';
 
@@ -18,8 +18,8 @@ export interface OpenedCache {
   close(): Promise<void>;
 }
 
-/** `redis`: the service's client for REDIS_URL (null without one); its owner closes it. */
-export function openCache(config: CacheConfig, logger: Logger, redis: RedisClient | null, given?: CacheStore): OpenedCache {
+/** `redis`: the service's client for REDIS_URL, declaring the cache store's scripts (null without one); its owner closes it. */
+export function openCache(config: CacheConfig, logger: Logger, redis: RedisClient<CacheStoreScripts> | null, given?: CacheStore): OpenedCache {
   if (!config.enabled) return off('off (CACHE_ENABLED=false)');
   const store = given ?? (redis ? new RedisCacheStore({ client: redis, prefix: config.prefix }) : null);
   if (!store) {

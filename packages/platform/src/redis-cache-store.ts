@@ -4,7 +4,8 @@
 // All keys carry the prefix in braces ({prefix}:…), so on a Redis Cluster they share one slot and
 // the scripts stay legal.
 import { type CacheEntry, type CacheStore, checkEntry, checkPrefix, PURGE_MARK_TTL_MS } from './cache-store.js';
-import { closeRedisClient, createRedisClient, luaScript, type RedisClient, runScript } from './redis-client.js';
+import { type CommandParser, defineScript } from '@redis/client';
+import { closeRedisClient, createRedisClient, type RedisClient } from './redis-client.js';
 
 // The clock starts from Redis' own time in microseconds, so after a Redis restart (which loses the
 // counter) it resumes above every value handed out before: a read that began before the restart
@@ -52,19 +53,45 @@ for i = 1, n do
 end
 return seq`;
 
-const SCRIPTS = { clock: luaScript(CLOCK), set: luaScript(SET), purge: luaScript(PURGE) };
+/** Declare these on the client the store is given (createRedisClient's `scripts`). */
+export const cacheStoreScripts = {
+  cacheClock: defineScript({
+    SCRIPT: CLOCK,
+    NUMBER_OF_KEYS: 1,
+    parseCommand: (parser: CommandParser, clockKey: string) => parser.pushKey(clockKey),
+    transformReply: (reply: unknown) => Number(reply),
+  }),
+  cacheSet: defineScript({
+    SCRIPT: SET,
+    parseCommand: (parser: CommandParser, keys: string[], readStartedAt: number, value: string, ttlMs: number, tags: number) => {
+      parser.pushKeysLength(keys);
+      parser.push(String(readStartedAt), value, String(ttlMs), String(tags));
+    },
+    transformReply: (reply: unknown) => Number(reply) === 1,
+  }),
+  cachePurge: defineScript({
+    SCRIPT: PURGE,
+    parseCommand: (parser: CommandParser, keys: string[], tags: number, markTtlMs: number) => {
+      parser.pushKeysLength(keys);
+      parser.push(String(tags), String(markTtlMs));
+    },
+    transformReply: (reply: unknown) => String(reply),
+  }),
+};
+
+export type CacheStoreScripts = typeof cacheStoreScripts;
 
 export interface RedisCacheOptions {
   /** A client of its own is made from the URL unless one is given (then the giver closes it). */
   url?: string;
-  client?: RedisClient;
+  client?: RedisClient<CacheStoreScripts>;
   prefix: string;
   /** Called on connection errors (at most once per outage). */
   onError?: (error: Error) => void;
 }
 
 export class RedisCacheStore implements CacheStore {
-  readonly client: RedisClient;
+  readonly client: RedisClient<CacheStoreScripts>;
   private readonly base: string;
   private readonly ownsClient: boolean;
 
@@ -72,11 +99,11 @@ export class RedisCacheStore implements CacheStore {
     this.base = `{${checkPrefix(options.prefix)}}:`;
     if (!options.client && !options.url) throw new Error('RedisCacheStore needs a url or a client');
     this.ownsClient = !options.client;
-    this.client = options.client ?? createRedisClient(options.url as string, options.onError);
+    this.client = options.client ?? createRedisClient(options.url as string, { scripts: cacheStoreScripts, onError: options.onError });
   }
 
   async clock(): Promise<number> {
-    return Number(await this.run(SCRIPTS.clock, [this.clockKey], []));
+    return this.client.cacheClock(this.clockKey);
   }
 
   async get(keys: readonly string[]): Promise<Array<string | null>> {
@@ -88,8 +115,7 @@ export class RedisCacheStore implements CacheStore {
     checkEntry(entry);
     const tags = [...new Set(entry.tags)];
     const keys = [this.clockKey, this.entryKey(entry.key), ...tags.map((tag) => this.markKey(tag)), ...tags.map((tag) => this.tagSetKey(tag))];
-    const args = [String(entry.readStartedAt), entry.value, String(Math.ceil(entry.ttlMs)), String(tags.length)];
-    return Number(await this.run(SCRIPTS.set, keys, args)) === 1;
+    return this.client.cacheSet(keys, entry.readStartedAt, entry.value, Math.ceil(entry.ttlMs), tags.length);
   }
 
   async delete(keys: readonly string[]): Promise<void> {
@@ -100,7 +126,7 @@ export class RedisCacheStore implements CacheStore {
     const unique = [...new Set(tags)];
     if (unique.length === 0) return;
     const keys = [this.clockKey, ...unique.map((tag) => this.markKey(tag)), ...unique.map((tag) => this.tagSetKey(tag))];
-    await this.run(SCRIPTS.purge, keys, [String(unique.length), String(PURGE_MARK_TTL_MS)]);
+    await this.client.cachePurge(keys, unique.length, PURGE_MARK_TTL_MS);
   }
 
   async ping(): Promise<void> {
@@ -125,9 +151,5 @@ export class RedisCacheStore implements CacheStore {
 
   private tagSetKey(tag: string): string {
     return `${this.base}tagged:${tag}`;
-  }
-
-  private run(script: (typeof SCRIPTS)[keyof typeof SCRIPTS], keys: string[], args: string[]): Promise<unknown> {
-    return runScript(this.client, script, keys, args);
   }
 }

@@ -2,8 +2,8 @@
 // a TTL), the tags of what each request read, and purges after writes commit. One purge removes
 // the entity entries here and every gateway response built from them, on every replica, since all
 // of them live in the same store.
-import type { Counter } from 'prom-client';
 import type { FailOpenCache } from '@commerce/platform/fail-open-cache';
+import type { CacheCounters } from '@commerce/platform/metrics';
 import { entityTag } from '@commerce/platform/cache-tags';
 import { isUuid } from './scalars.js';
 import { oneByKey } from './loaders.js';
@@ -20,10 +20,6 @@ export function decodeRow<V>(text: string): V {
   return JSON.parse(text, (_key, value) => (value !== null && typeof value === 'object' && typeof value.$date === 'string' && Object.keys(value).length === 1 ? new Date(value.$date) : value)) as V;
 }
 
-export interface CacheCounters {
-  requests: Counter<'layer' | 'result'>;
-  purges: Counter<'result'>;
-}
 
 export class SubgraphCache {
   constructor(
@@ -65,7 +61,9 @@ export class SubgraphCache {
         for (const row of await fetch(missing)) {
           found.set(row.id, row);
           if (startedAt !== null && cached !== null) {
-            void cache.set({ key: `${this.namespace}:${type}:${row.id}`, value: encodeRow(row), ttlMs: this.ttlMs, tags: [entityTag(type, row.id)], readStartedAt: startedAt });
+            void cache.set({ key: `${this.namespace}:${type}:${row.id}`, value: encodeRow(row), ttlMs: this.ttlMs, tags: [entityTag(type, row.id)], readStartedAt: startedAt }).then((stored) => {
+              if (stored === false) this.counters.setsRefused.inc({ layer: 'entity' });
+            });
           }
         }
       }

@@ -26,6 +26,7 @@ import { createLogger, type Logger } from '@commerce/platform/logger';
 import { type FieldLimit, fieldRateLimiter, type FieldRateLimiter, memoryFieldLimits, redisFieldLimits } from './field-rate-limit.js';
 import { cacheCounters, createMetrics, rateLimitedCounter, rateLimitFallbacksCounter, type ServiceMetrics, sqlStatementsCounter } from '@commerce/platform/metrics';
 import { type OpenedCache, openCache } from '@commerce/platform/open-cache';
+import { type CacheStoreScripts, cacheStoreScripts } from '@commerce/platform/redis-cache-store';
 import { closeRedisClient, createRedisClient, type RedisClient } from '@commerce/platform/redis-client';
 import { createService, type Service } from '@commerce/platform/service';
 import { RequestCache, SubgraphCache } from './subgraph-cache.js';
@@ -62,7 +63,7 @@ export interface SubgraphRuntime {
   openedCache: OpenedCache;
   fieldLimits: FieldRateLimiter;
   /** The client for REDIS_URL, or null without one. */
-  redis: RedisClient | null;
+  redis: RedisClient<CacheStoreScripts> | null;
   /** The saga's event bus: Redis Streams with REDIS_URL, else the one the embedded graph shares. */
   bus: EventBus;
   /** The bus was given (shared): its owner closes it. */
@@ -113,7 +114,14 @@ export async function prepareSubgraph(config: SubgraphConfig, dependencies: Subg
     await database.close().catch(() => {});
     throw error;
   }
-  const redis = config.cache.redisUrl ? createRedisClient(config.cache.redisUrl, (error) => logger.warn({ err: error.message }, 'redis connection error; cache and field limits fall back until it reconnects')) : null;
+  // One client for the entity cache, the field limits and the bus, declaring the cache's scripts
+  // (the field-limit store still sends its own by EVALSHA).
+  const redis = config.cache.redisUrl
+    ? createRedisClient(config.cache.redisUrl, {
+        scripts: cacheStoreScripts,
+        onError: (error) => logger.warn({ err: error.message }, 'redis connection error; cache and field limits fall back until it reconnects'),
+      })
+    : null;
   const openedCache = openCache(config.cache, logger, redis, dependencies.cacheStore);
   const cache = new SubgraphCache(openedCache.cache, `entity:${config.name}:${rowShapeVersion(config.name)}`, config.cache.entityTtlSeconds * 1000, cacheCounters(metrics.registry));
   const fieldLimits = fieldRateLimiter({

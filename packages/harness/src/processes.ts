@@ -3,7 +3,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
-export const ROOT = join(import.meta.dirname, '..', '..');
+/** The repository's root (where the npm scripts are). */
+export const ROOT = join(import.meta.dirname, '..', '..', '..');
 
 export interface Run {
   child: ChildProcess;
