@@ -5,8 +5,9 @@
 // up to date, and the other way round. Scripts run through the raw driver, because PGlite rejects
 // several statements in one prepared statement.
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { findRuntimeFile } from '@commerce/platform/runtime-files';
 import type { SqlRunner, SubgraphName } from './sql-runner.js';
 
 const BOOKKEEPING = `
@@ -28,8 +29,9 @@ export interface Migration {
 }
 
 export function migrationsOf(subgraph: SubgraphName): Migration[] {
-  const dir = join(import.meta.dirname, subgraph, 'migrations');
-  if (!existsSync(dir)) return [];
+  // prisma/<name>/migrations at the project root, or in dist/ beside the compiled services.
+  const dir = findRuntimeFile(import.meta.dirname, join('prisma', subgraph, 'migrations'));
+  if (dir === null) return [];
   return readdirSync(dir, { withFileTypes: true })
     .filter((entry) => entry.isDirectory())
     .map((entry) => entry.name)

@@ -1,5 +1,6 @@
 // npm run db:migrate | db:seed [-- --reset]: migrate or seed the PostgreSQL databases named by
-// DATABASE_URL (one schema per subgraph) or USERS_/PRODUCTS_/ORDERS_DATABASE_URL.
+// DATABASE_URL (one schema per subgraph) or USERS_/PRODUCTS_/ORDERS_DATABASE_URL. Compiled, it is
+// `node dist/db/index.js migrate | seed` (the image's migration job).
 // The embedded default needs neither: it migrates and seeds itself at start.
 import { migrate } from '@commerce/db/migrate';
 import { seed } from '@commerce/db/seed';
@@ -9,7 +10,7 @@ import { configOrExit, openDatabase, subgraphConfig } from '@commerce/subgraph-k
 
 const [command, ...flags] = process.argv.slice(2);
 if (command !== 'migrate' && command !== 'seed') {
-  console.error('usage: tsx scripts/db.ts migrate | seed [--reset]');
+  console.error('usage: npm run db:migrate | db:seed [-- --reset]  (compiled: node dist/db/index.js migrate | seed [--reset])');
   process.exit(2);
 }
 const configs = SUBGRAPHS.map((name) => configOrExit(() => subgraphConfig(name)));

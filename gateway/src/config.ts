@@ -3,6 +3,7 @@ import { isAbsolute, join } from 'node:path';
 import { type CacheConfig, cacheConfigOf, cacheEnv } from '@commerce/platform/cache-config';
 import { booleanFlag, ConfigError, logBufferBytes, logLevel, nodeEnv, parseEnv, port, type ProcessConfig } from '@commerce/platform/env';
 import { SHUTDOWN_FITS_ISSUE, type ShutdownConfig, shutdownConfigOf, shutdownEnv, shutdownFits } from '@commerce/platform/shutdown';
+import { findRuntimeFile } from '@commerce/platform/runtime-files';
 import { type TracingConfig, tracingConfig, tracingEnv } from '@commerce/platform/tracing';
 import { z } from 'zod';
 import type { BudgetLimits } from './limits/client-budget.js';
@@ -85,7 +86,7 @@ const schema = z.object({
   LOG_LEVEL: logLevel,
   LOG_BUFFER_BYTES: logBufferBytes,
   ...shutdownEnv,
-  SUPERGRAPH_PATH: z.string().min(1).default('schema/supergraph.graphql'),
+  SUPERGRAPH_PATH: z.string().min(1).optional(),
   DATA_DIR: z.string().min(1).default('.data'),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -163,6 +164,13 @@ const schema = z.object({
 
 const httpUrl = z.url({ protocol: /^https?$/ });
 
+/**
+ * The committed schema/supergraph.graphql, found from this module (the project root, or dist/ in the
+ * compiled build), so a compiled gateway finds it whatever directory it is started from. A path
+ * given in SUPERGRAPH_PATH is relative to the working directory.
+ */
+const defaultSupergraphPath = (cwd: string): string => findRuntimeFile(import.meta.dirname, join('schema', 'supergraph.graphql')) ?? join(cwd, 'schema', 'supergraph.graphql');
+
 export function gatewayConfig(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): GatewayConfig {
   const problems: string[] = [];
   let parsed: z.infer<typeof schema> | undefined;
@@ -187,7 +195,7 @@ export function gatewayConfig(env: Record<string, string | undefined> = process.
     logLevel: parsed.LOG_LEVEL,
     logBufferBytes: parsed.LOG_BUFFER_BYTES,
     shutdown: shutdownConfigOf(parsed),
-    supergraphPath: isAbsolute(parsed.SUPERGRAPH_PATH) ? parsed.SUPERGRAPH_PATH : join(cwd, parsed.SUPERGRAPH_PATH),
+    supergraphPath: parsed.SUPERGRAPH_PATH === undefined ? defaultSupergraphPath(cwd) : isAbsolute(parsed.SUPERGRAPH_PATH) ? parsed.SUPERGRAPH_PATH : join(cwd, parsed.SUPERGRAPH_PATH),
     subgraphUrls,
     auth: {
       userTokens: parsed.JWT_SECRET ? { kind: 'secret', secret: parsed.JWT_SECRET } : parsed.JWKS_URL ? { kind: 'jwks', url: parsed.JWKS_URL } : { kind: 'development' },

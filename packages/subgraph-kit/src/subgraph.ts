@@ -26,6 +26,7 @@ import { type FieldLimit, fieldRateLimiter, type FieldRateLimiter, MemoryRateLim
 import { cacheCounters, createMetrics, rateLimitedCounter, type ServiceMetrics, sqlStatementsCounter } from '@commerce/platform/metrics';
 import { type OpenedCache, openCache } from '@commerce/platform/open-cache';
 import { closeRedisClient, createRedisClient, type RedisClient } from '@commerce/platform/redis-client';
+import { runtimeFile } from '@commerce/platform/runtime-files';
 import { createService, type Service } from '@commerce/platform/service';
 import { RequestCache, SubgraphCache } from './subgraph-cache.js';
 import type { EventBus } from '@commerce/messaging/event-bus';
@@ -74,12 +75,11 @@ export interface SubgraphDependencies {
   bus?: EventBus;
 }
 
-const ROOT = join(import.meta.dirname, '..', '..', '..');
-export const schemaPath = (name: string): string => join(ROOT, 'schema', `${name}.graphql`);
+export const schemaPath = (name: string): string => runtimeFile(import.meta.dirname, join('schema', `${name}.graphql`));
 
 /** Cached rows are keyed by the Prisma schema they were read with, so a migration never meets old shapes. */
 function rowShapeVersion(name: string): string {
-  return createHash('sha256').update(readFileSync(join(ROOT, 'prisma', name, 'schema.prisma'))).digest('hex').slice(0, 12);
+  return createHash('sha256').update(readFileSync(runtimeFile(import.meta.dirname, join('prisma', name, 'schema.prisma')))).digest('hex').slice(0, 12);
 }
 
 /** Opens the subgraph's database, migrates and seeds it as configured. */
