@@ -21,6 +21,7 @@ import { ANONYMOUS, IDENTITY_HEADER, type Identity, IdentityError, identityPubli
 import type { SubgraphConfig } from './config.js';
 import { type Database, openDatabase } from './database.js';
 import { enablePrismaTracing } from './prisma-tracing.js';
+import { openSchemaRunner } from './schema-runner.js';
 import { createLogger, type Logger } from '@commerce/platform/logger';
 import { type FieldLimit, fieldRateLimiter, type FieldRateLimiter, MemoryRateLimitStore, RedisRateLimitStore } from './field-rate-limit.js';
 import { cacheCounters, createMetrics, rateLimitedCounter, type ServiceMetrics, sqlStatementsCounter } from '@commerce/platform/metrics';
@@ -92,7 +93,7 @@ export async function prepareSubgraph(config: SubgraphConfig, dependencies: Subg
   const database = openDatabase(config.database, { onStatement: () => statements.inc({ source: inBackground() ? 'background' : 'request' }) });
   try {
     if (config.migrateOnStart || config.seedOnStart) {
-      const runner = await database.runner();
+      const runner = await openSchemaRunner(database);
       try {
         if (config.migrateOnStart) {
           const applied = await migrate(runner, config.name);
