@@ -79,7 +79,11 @@ const origins = z
   .transform((text) => text.split(',').map((origin) => origin.trim()).filter(Boolean))
   .pipe(z.array(z.union([z.literal('*'), z.url({ protocol: /^https?$/ }).transform((url) => new URL(url).origin)])));
 
-const schema = z.object({
+/**
+ * Every variable the gateway reads but SUBGRAPH_URL_<NAME> (a family, see SUBGRAPH_URL_VARIABLE),
+ * for deployment files to be checked against (test/deploy.test.ts).
+ */
+export const gatewayEnvSchema = z.object({
   NODE_ENV: nodeEnv,
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: port.default(4000),
@@ -164,6 +168,9 @@ const schema = z.object({
 
 const httpUrl = z.url({ protocol: /^https?$/ });
 
+/** SUBGRAPH_URL_<NAME>: the URL of the supergraph's graph NAME (its name in upper case, see envName). */
+export const SUBGRAPH_URL_VARIABLE = /^SUBGRAPH_URL_([A-Z0-9_]+)$/;
+
 /**
  * The committed schema/supergraph.graphql, found from this module (the project root, or dist/ in the
  * compiled build), so a compiled gateway finds it whatever directory it is started from. A path
@@ -173,16 +180,16 @@ const defaultSupergraphPath = (cwd: string): string => findRuntimeFile(import.me
 
 export function gatewayConfig(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): GatewayConfig {
   const problems: string[] = [];
-  let parsed: z.infer<typeof schema> | undefined;
+  let parsed: z.infer<typeof gatewayEnvSchema> | undefined;
   try {
-    parsed = parseEnv(schema, env);
+    parsed = parseEnv(gatewayEnvSchema, env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     problems.push(...error.problems);
   }
   const subgraphUrls: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) {
-    const match = /^SUBGRAPH_URL_([A-Z0-9_]+)$/.exec(key);
+    const match = SUBGRAPH_URL_VARIABLE.exec(key);
     if (!match || value === undefined) continue;
     if (httpUrl.safeParse(value).success) subgraphUrls[match[1] as string] = value;
     else problems.push(`${key}: must be an http(s) URL`);

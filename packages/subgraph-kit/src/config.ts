@@ -13,6 +13,8 @@ export const DEFAULT_PORTS: Record<SubgraphName, number> = { users: 4001, produc
 export interface SubgraphConfig extends ProcessConfig {
   name: SubgraphName;
   database: DatabaseTarget;
+  /** Connections this process may open to PostgreSQL (DATABASE_POOL_SIZE); unused on PGlite. */
+  databasePoolSize: number;
   /** Apply pending migrations at start (idempotent). */
   migrateOnStart: boolean;
   /** Write the deterministic seed at start when the tables are empty. */
@@ -43,7 +45,11 @@ export interface SagaConfig {
   relayIntervalMs: number;
 }
 
-const schema = z.object({
+/**
+ * Every variable a subgraph reads, for deployment files to be checked against (test/deploy.test.ts):
+ * subgraphConfig parses with it, so a variable it does not name has no effect.
+ */
+export const subgraphEnvSchema = z.object({
   NODE_ENV: nodeEnv,
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: port.optional(),
@@ -55,6 +61,7 @@ const schema = z.object({
   USERS_DATABASE_URL: postgresUrl.optional(),
   PRODUCTS_DATABASE_URL: postgresUrl.optional(),
   ORDERS_DATABASE_URL: postgresUrl.optional(),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
   MIGRATE_ON_START: booleanFlag(true),
   SEED_ON_START: z.enum(['true', 'false', '1', '0']).optional(),
   IDENTITY_PUBLIC_KEY: z.string().min(1).optional(),
@@ -77,9 +84,9 @@ const schema = z.object({
  * Where a subgraph's data lives: its own URL, else the shared DATABASE_URL in a schema named after
  * the subgraph, else embedded PGlite under DATA_DIR/<name>.
  */
-const dataDirOf = (env: z.infer<typeof schema>, cwd: string): string => (isAbsolute(env.DATA_DIR) ? env.DATA_DIR : join(cwd, env.DATA_DIR));
+const dataDirOf = (env: z.infer<typeof subgraphEnvSchema>, cwd: string): string => (isAbsolute(env.DATA_DIR) ? env.DATA_DIR : join(cwd, env.DATA_DIR));
 
-export function databaseTarget(name: SubgraphName, env: z.infer<typeof schema>, cwd: string): DatabaseTarget {
+export function databaseTarget(name: SubgraphName, env: z.infer<typeof subgraphEnvSchema>, cwd: string): DatabaseTarget {
   const own = env[`${name.toUpperCase()}_DATABASE_URL` as 'USERS_DATABASE_URL'];
   const shared = env.DATABASE_URL;
   if (own ?? shared) {
@@ -92,7 +99,7 @@ export function databaseTarget(name: SubgraphName, env: z.infer<typeof schema>, 
 }
 
 export function subgraphConfig(name: SubgraphName, env: Record<string, string | undefined> = process.env, cwd = process.cwd()): SubgraphConfig {
-  const parsed = parseEnv(schema, env);
+  const parsed = parseEnv(subgraphEnvSchema, env);
   const database = databaseTarget(name, parsed, cwd);
   return {
     name,
@@ -103,6 +110,7 @@ export function subgraphConfig(name: SubgraphName, env: Record<string, string | 
     logBufferBytes: parsed.LOG_BUFFER_BYTES,
     shutdown: shutdownConfigOf(parsed),
     database,
+    databasePoolSize: parsed.DATABASE_POOL_SIZE,
     migrateOnStart: parsed.MIGRATE_ON_START,
     seedOnStart: parsed.SEED_ON_START === undefined ? database.kind === 'pglite' : ['true', '1'].includes(parsed.SEED_ON_START),
     dataDir: dataDirOf(parsed, cwd),

@@ -90,7 +90,7 @@ export async function prepareSubgraph(config: SubgraphConfig, dependencies: Subg
   const identityKey = identityPublicKey(config.identityPublicKey ?? loadOrCreateDevKeys(config.dataDir).identityPublicKey);
   const metrics = createMetrics(config.name);
   const statements = sqlStatementsCounter(metrics.registry);
-  const database = openDatabase(config.database, { onStatement: () => statements.inc({ source: inBackground() ? 'background' : 'request' }) });
+  const database = openDatabase(config.database, { poolSize: config.databasePoolSize, onStatement: () => statements.inc({ source: inBackground() ? 'background' : 'request' }) });
   try {
     if (config.migrateOnStart || config.seedOnStart) {
       const runner = await openSchemaRunner(database);
