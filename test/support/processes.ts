@@ -21,7 +21,7 @@ export interface Run {
  * (npm dies of a forwarded signal, hiding the service's exit code), or with `compiled`, a file of
  * the production build under plain node, as the image runs it (no tsx).
  */
-export function run(script: string, env: Record<string, string>, options: { args?: string[]; direct?: string; compiled?: string } = {}): Run {
+export function run(script: string, env: Record<string, string>, options: { args?: string[]; direct?: string; compiled?: string; cwd?: string } = {}): Run {
   let output = '';
   let stdout = '';
   const extra = options.args ?? [];
@@ -31,7 +31,7 @@ export function run(script: string, env: Record<string, string>, options: { args
       ? [process.execPath, ['--import', 'tsx', options.direct]]
       : ['npm', ['run', '-s', script, ...(options.args ? ['--', ...options.args] : [])]];
   // A process group of its own: killing only npm would orphan the service it started.
-  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(command, args, { cwd: options.cwd ?? ROOT, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const kill = (signal: NodeJS.Signals) => {
     try {
       if (child.pid !== undefined) process.kill(-child.pid, signal);
