@@ -28,6 +28,8 @@ export const ENTRIES = {
   db: 'scripts/db.ts',
   /** The embedded whole graph of `npm start`, compiled. */
   graph: 'scripts/graph.ts',
+  /** The image's HEALTHCHECK: exit 0 when this container's service answers GET /health. */
+  healthcheck: 'scripts/healthcheck.ts',
 } as const;
 
 export type Entry = keyof typeof ENTRIES;

@@ -88,6 +88,15 @@ describe.runIf(template && redisUrl)('the compiled services on PostgreSQL and Re
     expect(items.every((item) => typeof item.product?.name === 'string')).toBe(true);
   });
 
+  it("the image's HEALTHCHECK (dist/healthcheck) passes against each running service", async () => {
+    const urls = { gateway: graph.gatewayUrl, ...graph.subgraphUrls };
+    for (const [name, url] of Object.entries(urls)) {
+      const check = run('', { PORT: new URL(url).port }, { compiled: join(home, entryFile('healthcheck')), cwd: home });
+      children.push(check);
+      expect(await check.exited, name).toBe(0);
+    }
+  });
+
   it('SIGTERM stops each service (the gateway first) with exit 0 within SHUTDOWN_TIMEOUT_MS', async () => {
     const stopped: Record<string, { code: number | null; ms: number }> = {};
     for (const name of SERVICES) stopped[name] = await terminate(graph.process(name));
@@ -95,6 +104,10 @@ describe.runIf(template && redisUrl)('the compiled services on PostgreSQL and Re
       expect(stopped[name]!.code, name).toBe(0);
       expect(stopped[name]!.ms, name).toBeLessThan(SHUTDOWN_TIMEOUT_MS);
     }
+    // ... and with nothing listening, the HEALTHCHECK fails.
+    const check = run('', { PORT: new URL(graph.gatewayUrl).port }, { compiled: join(home, entryFile('healthcheck')), cwd: home });
+    children.push(check);
+    expect(await check.exited).toBe(1);
     console.log(`compiled services, SIGTERM to exit (ready delay 2000 ms, timeout ${SHUTDOWN_TIMEOUT_MS} ms): ${SERVICES.map((name) => `${name} ${Math.round(stopped[name]!.ms)} ms`).join(', ')}`);
   });
 });
