@@ -248,3 +248,127 @@ describe('docker-compose.yml', () => {
   });
 });
 
+describe('deploy/k8s (Kustomize)', () => {
+  const MODELS: Record<string, new (data: any) => { validate(): void }> = {
+    'apps/v1/Deployment': Deployment,
+    'v1/Service': Service,
+    'v1/ConfigMap': ConfigMap,
+    'v1/Secret': Secret,
+    'v1/Namespace': Namespace,
+    'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
+    'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+    'batch/v1/Job': Job,
+  };
+  const renders: Array<[string, () => K8sObject[]]> = KUBECTL
+    ? [
+        ['base', () => kustomize('deploy/k8s/base')],
+        ['overlays/example', () => kustomize('deploy/k8s/overlays/example')],
+      ]
+    : [['base (without kubectl: its files and generators read directly)', () => baseWithoutKustomize('deploy/k8s/base')]];
+  if (!KUBECTL && process.env.CI) console.warn('kubectl not found: the overlay is not rendered, only the base read directly');
+
+  describe.each(renders)('%s', (_, render) => {
+    const objects = render();
+    const ofKind = (kind: string) => objects.filter((object) => object.kind === kind);
+    const deployments = ofKind('Deployment');
+    const named = (kind: string, name: string) => ofKind(kind).find((object) => object.metadata.name === name);
+    const labelsMatch = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([key, value]) => labels[key] === value);
+
+    it('every object is valid against the Kubernetes schema of its kind', () => {
+      expect(objects.length).toBeGreaterThan(10);
+      for (const object of objects) {
+        const model = MODELS[`${object.apiVersion}/${object.kind}`];
+        expect(model, `${object.apiVersion} ${object.kind}`).toBeDefined();
+        // Kustomize wraps long base64 values in Secrets over several lines, which the API server's
+        // decoder ignores and the schema's "byte" format does not: join them as the server does.
+        const data = object.kind === 'Secret' ? { ...object, data: Object.fromEntries(Object.entries(object.data ?? {}).map(([key, value]) => [key, String(value).replace(/\n/g, '')])) } : object;
+        expect(() => new model!(data).validate(), `${object.kind} ${object.metadata.name}`).not.toThrow();
+      }
+    });
+
+    it('a Deployment, Service, HPA on CPU and PodDisruptionBudget for the gateway and each subgraph', () => {
+      expect(deployments.map((deployment) => entryOf(deployment.spec.template.spec.containers[0].args)).sort()).toEqual([...SERVICES].sort());
+      for (const deployment of deployments) {
+        const name = deployment.metadata.name;
+        const labels = deployment.spec.template.metadata.labels;
+        expect(labelsMatch(deployment.spec.selector.matchLabels, labels), name).toBe(true);
+        const service = named('Service', name)!;
+        expect(labelsMatch(service.spec.selector, labels), `Service ${name}`).toBe(true);
+        const hpa = named('HorizontalPodAutoscaler', name)!;
+        expect(hpa.apiVersion).toBe('autoscaling/v2');
+        expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name });
+        expect(hpa.spec.metrics).toEqual([{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: expect.any(Number) } } }]);
+        expect(hpa.spec.minReplicas, name).toBeGreaterThanOrEqual(2);
+        const pdb = ofKind('PodDisruptionBudget').find((candidate) => labelsMatch(candidate.spec.selector.matchLabels, labels))!;
+        expect(pdb, `PodDisruptionBudget for ${name}`).toBeDefined();
+        // A disruption may take a pod only while another one serves.
+        expect(pdb.spec.minAvailable).toBeLessThan(hpa.spec.minReplicas);
+      }
+    });
+
+    it('each container runs its entry under the image\'s tini, listens on its default port, and is probed on /ready (readiness) and /health (liveness)', () => {
+      for (const deployment of deployments) {
+        const [container, ...others] = deployment.spec.template.spec.containers;
+        expect(others).toEqual([]);
+        expect(container.command, 'command would replace the ENTRYPOINT (tini)').toBeUndefined();
+        const entry = entryOf(container.args) as (typeof SERVICES)[number];
+        expect(entry).toBe(deployment.metadata.name);
+        const port = container.ports.find((candidate: { name: string }) => candidate.name === 'http');
+        expect(port.containerPort).toBe(SERVICE_PORTS[entry]);
+        expect(container.readinessProbe.httpGet).toEqual({ path: '/ready', port: 'http' });
+        expect(container.livenessProbe.httpGet).toEqual({ path: '/health', port: 'http' });
+        const service = named('Service', deployment.metadata.name)!;
+        expect(service.spec.ports).toEqual([expect.objectContaining({ port: SERVICE_PORTS[entry], targetPort: 'http' })]);
+        for (const kind of ['requests', 'limits']) for (const resource of ['cpu', 'memory']) expect(container.resources?.[kind]?.[resource], `${entry} ${kind}.${resource}`).toBeDefined();
+      }
+    });
+
+    it('preStop waits, then the service drains: the grace period is longer than preStop plus SHUTDOWN_TIMEOUT_MS', () => {
+      for (const deployment of deployments) {
+        const pod = deployment.spec.template.spec;
+        const container = pod.containers[0];
+        const sleep = container.lifecycle.preStop.exec.command;
+        expect(sleep[0]).toBe('sleep');
+        const timeout = Number(containerEnvironment(container, objects).SHUTDOWN_TIMEOUT_MS ?? SHUTDOWN_TIMEOUT_DEFAULT_MS);
+        expect(pod.terminationGracePeriodSeconds * 1000, deployment.metadata.name).toBeGreaterThan(Number(sleep[1]) * 1000 + timeout);
+      }
+    });
+
+    it('every variable a container gets (env and envFrom, ConfigMaps and Secrets) is one its config schema reads, with a value it accepts', () => {
+      const containers = [...deployments, ...ofKind('Job')].map((owner) => ({ owner: owner.metadata.name, container: owner.spec.template.spec.containers[0] }));
+      for (const { owner, container } of containers) {
+        const entry = entryOf(container.args)!;
+        expect(entry, owner).not.toBeNull();
+        expect(environmentProblems(entry, containerEnvironment(container, objects)), owner).toEqual([]);
+      }
+      // Which also means: no Secret or ConfigMap key reaches a container that does not read it.
+      const gateway = containerEnvironment(named('Deployment', 'gateway')!.spec.template.spec.containers[0], objects);
+      for (const name of SUBGRAPHS) expect(new URL(gateway[`SUBGRAPH_URL_${name.toUpperCase()}`]!).port).toBe(String(SERVICE_PORTS[name]));
+    });
+
+    it('a migration Job runs the build\'s migrate tool and only that', () => {
+      const [job, ...others] = ofKind('Job');
+      expect(others).toEqual([]);
+      const container = job!.spec.template.spec.containers[0];
+      expect(container.args).toEqual(['node', entryFile('db'), 'migrate']);
+      expect(job!.spec.template.spec.restartPolicy).toBe('Never');
+    });
+
+    it("the subgraphs' pools at their HPAs' maximum, with the Job's connection, fit max_connections", () => {
+      const connections = deployments
+        .filter((deployment) => deployment.metadata.name !== 'gateway')
+        .map((deployment) => named('HorizontalPodAutoscaler', deployment.metadata.name)!.spec.maxReplicas * Number(containerEnvironment(deployment.spec.template.spec.containers[0], objects).DATABASE_POOL_SIZE));
+      expect(connections.reduce((sum, pool) => sum + pool, 0) + 1).toBeLessThanOrEqual(MAX_CONNECTIONS - RESERVED_CONNECTIONS);
+    });
+
+    it('the Secrets hold example values only (public: they are in the repository)', () => {
+      for (const secret of ofKind('Secret')) {
+        for (const [key, value] of Object.entries(secret.data as Record<string, string>)) {
+          const text = Buffer.from(value, 'base64').toString('utf8');
+          const example = /example/i.test(text) || dotenv(read('.env.example'))[key] === text;
+          expect(example, `${secret.metadata.name} ${key}`).toBe(true);
+        }
+      }
+    });
+  });
+});
