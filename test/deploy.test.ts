@@ -354,10 +354,13 @@ describe('deploy/k8s (Kustomize)', () => {
       expect(job!.spec.template.spec.restartPolicy).toBe('Never');
     });
 
-    it("the subgraphs' pools at their HPAs' maximum, with the Job's connection, fit max_connections", () => {
+    it("the subgraphs' pools at their HPAs' maximum, a rollout's surge included, with the Job's connection, fit max_connections", () => {
       const connections = deployments
         .filter((deployment) => deployment.metadata.name !== 'gateway')
-        .map((deployment) => named('HorizontalPodAutoscaler', deployment.metadata.name)!.spec.maxReplicas * Number(containerEnvironment(deployment.spec.template.spec.containers[0], objects).DATABASE_POOL_SIZE));
+        .map((deployment) => {
+          const pods = named('HorizontalPodAutoscaler', deployment.metadata.name)!.spec.maxReplicas + Number(deployment.spec.strategy.rollingUpdate.maxSurge);
+          return pods * Number(containerEnvironment(deployment.spec.template.spec.containers[0], objects).DATABASE_POOL_SIZE);
+        });
       expect(connections.reduce((sum, pool) => sum + pool, 0) + 1).toBeLessThanOrEqual(MAX_CONNECTIONS - RESERVED_CONNECTIONS);
     });
 
