@@ -114,7 +114,7 @@ describe('Dockerfile', () => {
     // Production needs keys; give the example ones, so only the image's own variables are judged.
     const keys = dotenv(read('.env.example'));
     for (const entry of SERVICES) {
-      const secrets = entry === 'gateway' ? { JWT_SECRET: keys.JWT_SECRET!, IDENTITY_PRIVATE_KEY: keys.IDENTITY_PRIVATE_KEY! } : { IDENTITY_PUBLIC_KEY: keys.IDENTITY_PUBLIC_KEY! };
+      const secrets: Record<string, string> = entry === 'gateway' ? { JWT_SECRET: keys.JWT_SECRET!, IDENTITY_PRIVATE_KEY: keys.IDENTITY_PRIVATE_KEY! } : { IDENTITY_PUBLIC_KEY: keys.IDENTITY_PUBLIC_KEY! };
       expect(environmentProblems(entry, { ...env, ...secrets }), entry).toEqual([]);
     }
   });
