@@ -10,7 +10,7 @@ import { run, freePort } from '@commerce/harness/processes';
 const root = process.argv[2];
 const dir = mkdtempSync(join(tmpdir(), 'b1-'));
 const port = await freePort();
-const g = run('start', { DATA_DIR: dir, REDIS_URL: 'redis://127.0.0.1:6379', CACHE_PREFIX: `b1-${Date.now()}`, PORT: String(port), LOG_LEVEL: 'warn', ...(process.env.EXTRA ? JSON.parse(process.env.EXTRA) : {}) }, { root });
+const g = run('start', { DATA_DIR: dir, REDIS_URL: 'redis://127.0.0.1:6379', CACHE_PREFIX: `b1-${Date.now()}`, PORT: String(port), LOG_LEVEL: 'warn', ...(process.env.EXTRA ? JSON.parse(process.env.EXTRA) : {}) }, { cwd: root });
 for (;;) { if (g.output().includes('gateway ready at')) break; await new Promise((r) => setTimeout(r, 200)); }
 const url = `http://127.0.0.1:${port}/graphql`;
 const { jwtSecret } = loadOrCreateDevKeys(dir);

@@ -5,8 +5,9 @@
 // up to date, and the other way round. Scripts run through the raw driver, because PGlite rejects
 // several statements in one prepared statement.
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { findRuntimeFile } from '@commerce/platform/runtime-files';
 import type { SqlRunner, SubgraphName } from './sql-runner.js';
 
 const BOOKKEEPING = `
@@ -28,8 +29,9 @@ export interface Migration {
 }
 
 export function migrationsOf(subgraph: SubgraphName): Migration[] {
-  const dir = join(import.meta.dirname, subgraph, 'migrations');
-  if (!existsSync(dir)) return [];
+  // prisma/<name>/migrations at the project root, or in dist/ beside the compiled services.
+  const dir = findRuntimeFile(import.meta.dirname, join('prisma', subgraph, 'migrations'));
+  if (dir === null) return [];
   return readdirSync(dir, { withFileTypes: true })
     .filter((entry) => entry.isDirectory())
     .map((entry) => entry.name)
@@ -40,8 +42,36 @@ export function migrationsOf(subgraph: SubgraphName): Migration[] {
     });
 }
 
-/** Applies every migration not yet applied; returns the names it applied. */
-export async function migrate(db: SqlRunner, subgraph: SubgraphName): Promise<string[]> {
+/** The advisory-lock class of schema changes (migrations, seeds) of this project: "cgmi". */
+export const SCHEMA_LOCK_CLASS = 0x63676d69;
+
+/** The lock's second key: the schema's name hashed to a signed 32-bit integer (one lock per schema and database). */
+export const schemaLockKey = (schema: string): number => createHash('sha256').update(schema).digest().readInt32BE(0);
+
+/**
+ * Runs `work` holding this schema's advisory lock (pg_advisory_lock on the runner's one
+ * connection): replicas that start at once, or a migration job beside them, take turns, so each
+ * finds what the one before it did and nothing is applied twice. The lock is the session's: a
+ * rolled-back migration keeps it until the unlock, and a connection that dies releases it.
+ */
+export async function withSchemaLock<T>(db: SqlRunner, work: () => Promise<T>): Promise<T> {
+  const [row] = await db.query<{ schema: string | null }>('SELECT current_schema() AS schema');
+  if (!row?.schema) throw new Error('no current schema to lock (does the search_path name a schema that exists?)');
+  const key = [SCHEMA_LOCK_CLASS, schemaLockKey(row.schema)];
+  await db.query('SELECT pg_advisory_lock($1, $2)', key);
+  try {
+    return await work();
+  } finally {
+    await db.query('SELECT pg_advisory_unlock($1, $2)', key);
+  }
+}
+
+/** Applies every migration not yet applied, holding the schema's lock; returns the names it applied. */
+export function migrate(db: SqlRunner, subgraph: SubgraphName): Promise<string[]> {
+  return withSchemaLock(db, () => applyPending(db, subgraph));
+}
+
+async function applyPending(db: SqlRunner, subgraph: SubgraphName): Promise<string[]> {
   await db.exec(BOOKKEEPING);
   const rows = await db.query<{ migration_name: string; checksum: string }>(
     'SELECT migration_name, checksum FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL',

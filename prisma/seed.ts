@@ -1,4 +1,5 @@
 // Writes the deterministic seed into one subgraph's tables with multi-row INSERTs.
+import { withSchemaLock } from './migrate.js';
 import { generateSeed, type SeedData } from './seed-data.js';
 import type { SqlRunner, SubgraphName } from './sql-runner.js';
 
@@ -40,8 +41,15 @@ export async function isSeeded(db: SqlRunner, subgraph: SubgraphName): Promise<b
   return rows[0]?.present === true;
 }
 
-/** Seeds one subgraph's tables; with `reset`, empties them first. Returns false when it left existing data alone. */
-export async function seed(db: SqlRunner, subgraph: SubgraphName, options: { reset?: boolean; data?: SeedData } = {}): Promise<boolean> {
+/**
+ * Seeds one subgraph's tables; with `reset`, empties them first. Returns false when it left existing
+ * data alone. Under the schema's lock, as migrations: two seeds at once would both find the tables empty.
+ */
+export function seed(db: SqlRunner, subgraph: SubgraphName, options: { reset?: boolean; data?: SeedData } = {}): Promise<boolean> {
+  return withSchemaLock(db, () => write(db, subgraph, options));
+}
+
+async function write(db: SqlRunner, subgraph: SubgraphName, options: { reset?: boolean; data?: SeedData }): Promise<boolean> {
   if (options.reset) await db.exec(`TRUNCATE ${TABLES[subgraph].map((t) => `"${t}"`).join(', ')} CASCADE`);
   else if (await isSeeded(db, subgraph)) return false;
   await db.exec('BEGIN');

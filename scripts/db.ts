@@ -1,15 +1,17 @@
 // npm run db:migrate | db:seed [-- --reset]: migrate or seed the PostgreSQL databases named by
-// DATABASE_URL (one schema per subgraph) or USERS_/PRODUCTS_/ORDERS_DATABASE_URL.
+// DATABASE_URL (one schema per subgraph) or USERS_/PRODUCTS_/ORDERS_DATABASE_URL. Compiled, it is
+// `node dist/db/index.js migrate | seed` (the image's migration job). Both take each schema's
+// advisory lock, so a job and replicas starting with MIGRATE_ON_START may all run at once.
 // The embedded default needs neither: it migrates and seeds itself at start.
 import { migrate } from '@commerce/db/migrate';
 import { seed } from '@commerce/db/seed';
 import { generateSeed } from '@commerce/db/seed-data';
 import { SUBGRAPHS } from '@commerce/db/sql-runner';
-import { configOrExit, openDatabase, subgraphConfig } from '@commerce/subgraph-kit';
+import { configOrExit, openDatabase, openSchemaRunner, subgraphConfig } from '@commerce/subgraph-kit';
 
 const [command, ...flags] = process.argv.slice(2);
 if (command !== 'migrate' && command !== 'seed') {
-  console.error('usage: tsx scripts/db.ts migrate | seed [--reset]');
+  console.error('usage: npm run db:migrate | db:seed [-- --reset]  (compiled: node dist/db/index.js migrate | seed [--reset])');
   process.exit(2);
 }
 const configs = SUBGRAPHS.map((name) => configOrExit(() => subgraphConfig(name)));
@@ -21,7 +23,7 @@ const data = command === 'seed' ? generateSeed() : undefined;
 let failed = false;
 for (const config of configs) {
   const database = openDatabase(config.database);
-  const runner = await database.runner();
+  const runner = await openSchemaRunner(database);
   const where = config.database.kind === 'postgres' ? `schema ${config.database.schema}` : '';
   try {
     if (command === 'migrate') {

@@ -3,6 +3,7 @@ import { isAbsolute, join } from 'node:path';
 import { type CacheConfig, cacheConfigOf, cacheEnv } from '@commerce/platform/cache-config';
 import { booleanFlag, ConfigError, logBufferBytes, logLevel, nodeEnv, parseEnv, port, type ProcessConfig } from '@commerce/platform/env';
 import { SHUTDOWN_FITS_ISSUE, type ShutdownConfig, shutdownConfigOf, shutdownEnv, shutdownFits } from '@commerce/platform/shutdown';
+import { findRuntimeFile } from '@commerce/platform/runtime-files';
 import { type TracingConfig, tracingConfig, tracingEnv } from '@commerce/platform/tracing';
 import { z } from 'zod';
 import type { BudgetLimits } from './limits/client-budget.js';
@@ -78,14 +79,18 @@ const origins = z
   .transform((text) => text.split(',').map((origin) => origin.trim()).filter(Boolean))
   .pipe(z.array(z.union([z.literal('*'), z.url({ protocol: /^https?$/ }).transform((url) => new URL(url).origin)])));
 
-const schema = z.object({
+/**
+ * Every variable the gateway reads but SUBGRAPH_URL_<NAME> (a family, see SUBGRAPH_URL_VARIABLE),
+ * for deployment files to be checked against (test/deploy.test.ts).
+ */
+export const gatewayEnvSchema = z.object({
   NODE_ENV: nodeEnv,
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: port.default(4000),
   LOG_LEVEL: logLevel,
   LOG_BUFFER_BYTES: logBufferBytes,
   ...shutdownEnv,
-  SUPERGRAPH_PATH: z.string().min(1).default('schema/supergraph.graphql'),
+  SUPERGRAPH_PATH: z.string().min(1).optional(),
   DATA_DIR: z.string().min(1).default('.data'),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -163,18 +168,28 @@ const schema = z.object({
 
 const httpUrl = z.url({ protocol: /^https?$/ });
 
+/** SUBGRAPH_URL_<NAME>: the URL of the supergraph's graph NAME (its name in upper case, see envName). */
+export const SUBGRAPH_URL_VARIABLE = /^SUBGRAPH_URL_([A-Z0-9_]+)$/;
+
+/**
+ * The committed schema/supergraph.graphql, found from this module (the project root, or dist/ in the
+ * compiled build), so a compiled gateway finds it whatever directory it is started from. A path
+ * given in SUPERGRAPH_PATH is relative to the working directory.
+ */
+const defaultSupergraphPath = (cwd: string): string => findRuntimeFile(import.meta.dirname, join('schema', 'supergraph.graphql')) ?? join(cwd, 'schema', 'supergraph.graphql');
+
 export function gatewayConfig(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): GatewayConfig {
   const problems: string[] = [];
-  let parsed: z.infer<typeof schema> | undefined;
+  let parsed: z.infer<typeof gatewayEnvSchema> | undefined;
   try {
-    parsed = parseEnv(schema, env);
+    parsed = parseEnv(gatewayEnvSchema, env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     problems.push(...error.problems);
   }
   const subgraphUrls: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) {
-    const match = /^SUBGRAPH_URL_([A-Z0-9_]+)$/.exec(key);
+    const match = SUBGRAPH_URL_VARIABLE.exec(key);
     if (!match || value === undefined) continue;
     if (httpUrl.safeParse(value).success) subgraphUrls[match[1] as string] = value;
     else problems.push(`${key}: must be an http(s) URL`);
@@ -187,7 +202,7 @@ export function gatewayConfig(env: Record<string, string | undefined> = process.
     logLevel: parsed.LOG_LEVEL,
     logBufferBytes: parsed.LOG_BUFFER_BYTES,
     shutdown: shutdownConfigOf(parsed),
-    supergraphPath: isAbsolute(parsed.SUPERGRAPH_PATH) ? parsed.SUPERGRAPH_PATH : join(cwd, parsed.SUPERGRAPH_PATH),
+    supergraphPath: parsed.SUPERGRAPH_PATH === undefined ? defaultSupergraphPath(cwd) : isAbsolute(parsed.SUPERGRAPH_PATH) ? parsed.SUPERGRAPH_PATH : join(cwd, parsed.SUPERGRAPH_PATH),
     subgraphUrls,
     auth: {
       userTokens: parsed.JWT_SECRET ? { kind: 'secret', secret: parsed.JWT_SECRET } : parsed.JWKS_URL ? { kind: 'jwks', url: parsed.JWKS_URL } : { kind: 'development' },

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '@commerce/platform/env';
 import { Supergraph as FederationSupergraph } from '@apollo/federation-internals';
+import { Kind, parse } from 'graphql';
 
 export interface Supergraph {
   sdl: string;
@@ -22,7 +23,7 @@ export function loadSupergraph(path: string, overrides: Record<string, string>):
   }
   let graphs: Array<{ name: string; url: string }>;
   try {
-    graphs = [...FederationSupergraph.build(sdl).subgraphsMetadata()];
+    graphs = joinGraphs(sdl) ?? [...FederationSupergraph.build(sdl).subgraphsMetadata()];
   } catch (error) {
     throw new ConfigError([`SUPERGRAPH_PATH: ${path} is not a valid supergraph: ${(error as Error).message}`]);
   }
@@ -32,4 +33,30 @@ export function loadSupergraph(path: string, overrides: Record<string, string>):
     throw new ConfigError(unknown.map((name) => `SUBGRAPH_URL_${name}: the supergraph has no graph by that name (it has ${[...known].join(', ')})`));
   }
   return { sdl, urls: new Map(graphs.map((graph) => [graph.name, overrides[envName(graph.name)] ?? graph.url])) };
+}
+
+/**
+ * The graphs of a supergraph, read from its `join__Graph` enum (`@join__graph(name:, url:)` on
+ * each value) with a plain parse; null when it names its join spec otherwise (`@link(as:)`), and
+ * then the full build finds them. Building the whole supergraph here as well would cost a cold
+ * start about as much again as the gateway's own build of it (which validates it, so an invalid
+ * file still fails the start).
+ */
+function joinGraphs(sdl: string): Array<{ name: string; url: string }> | null {
+  const graphs: Array<{ name: string; url: string }> = [];
+  for (const definition of parse(sdl, { noLocation: true }).definitions) {
+    if (definition.kind !== Kind.ENUM_TYPE_DEFINITION) continue;
+    for (const value of definition.values ?? []) {
+      const directive = value.directives?.find((candidate) => candidate.name.value === 'join__graph');
+      if (!directive) continue;
+      const argument = (name: string) => {
+        const found = directive.arguments?.find((candidate) => candidate.name.value === name)?.value;
+        return found?.kind === Kind.STRING ? found.value : null;
+      };
+      const [name, url] = [argument('name'), argument('url')];
+      if (name === null || url === null) return null;
+      graphs.push({ name, url });
+    }
+  }
+  return graphs.length > 0 ? graphs : null;
 }

@@ -1,6 +1,8 @@
-// The graph in production shape: each service its own process (`npm run start:<service>`), on
-// fixed free ports so a killed subgraph can come back where the gateway expects it.
+// The graph in production shape: each service its own process (`npm run start:<service>`, or the
+// compiled build under plain node), on fixed free ports so a killed subgraph can come back where
+// the gateway expects it.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { signUserToken } from '@commerce/gateway/user-tokens';
 import { userIdFor } from '@commerce/db/ids';
 import { freePort, run, type Run } from './processes.js';
@@ -27,6 +29,8 @@ export interface ProcessGraph {
 }
 
 export interface ProcessGraphOptions {
+  /** A production build (scripts/build.ts): run `node <build>/<service>/index.js` instead of `npm run start:<service>`. */
+  build?: string;
   /** Added to every service's environment. */
   env?: Record<string, string>;
   gatewayEnv?: Record<string, string>;
@@ -67,7 +71,7 @@ export async function startProcessGraph(databaseUrl: string, options: ProcessGra
   const running = new Map<ServiceName, Run>();
   const all: Run[] = [];
   const start = async (name: ServiceName) => {
-    const child = run(`start:${name}`, envOf(name), { root: options.root });
+    const child = options.build ? run('', envOf(name), { compiled: join(options.build, name, 'index.js'), cwd: options.root }) : run(`start:${name}`, envOf(name), { cwd: options.root });
     running.set(name, child);
     all.push(child);
     await child.ready;

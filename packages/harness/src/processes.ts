@@ -17,14 +17,23 @@ export interface Run {
   ready: Promise<void>;
 }
 
-/** `npm run -s <script> -- <args>` as a user types it, or with `direct`, that file under node itself (npm dies of a forwarded signal, hiding the service's exit code). */
-/** `root`: another checkout of the project to run the script in (a baseline in a benchmark). */
-export function run(script: string, env: Record<string, string>, options: { args?: string[]; direct?: string; root?: string } = {}): Run {
+/**
+ * `npm run -s <script> -- <args>` as a user types it, or with `direct`, that file under node itself
+ * (npm dies of a forwarded signal, hiding the service's exit code), or with `compiled`, a file of
+ * the production build under plain node, as the image runs it (no tsx). `cwd`: where to run it
+ * (another checkout, for a benchmark's baseline).
+ */
+export function run(script: string, env: Record<string, string>, options: { args?: string[]; direct?: string; compiled?: string; cwd?: string } = {}): Run {
   let output = '';
   let stdout = '';
-  const [command, args] = options.direct ? [process.execPath, ['--import', 'tsx', options.direct]] : ['npm', ['run', '-s', script, ...(options.args ? ['--', ...options.args] : [])]];
+  const extra = options.args ?? [];
+  const [command, args] = options.compiled
+    ? [process.execPath, ['--enable-source-maps', options.compiled, ...extra]]
+    : options.direct
+      ? [process.execPath, ['--import', 'tsx', options.direct]]
+      : ['npm', ['run', '-s', script, ...(options.args ? ['--', ...options.args] : [])]];
   // A process group of its own: killing only npm would orphan the service it started.
-  const child = spawn(command, args, { cwd: options.root ?? ROOT, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(command, args, { cwd: options.cwd ?? ROOT, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const kill = (signal: NodeJS.Signals) => {
     try {
       if (child.pid !== undefined) process.kill(-child.pid, signal);

@@ -16,6 +16,15 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: Record<string, str
   throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`));
 }
 
+/**
+ * The variables of `env` that `schema` does not read and no pattern of `families` matches: set in a
+ * deployment file (compose, Kubernetes) they would silently do nothing. The deployment tests use it.
+ */
+export function unknownVariables(schema: z.ZodObject, env: Record<string, unknown>, families: readonly RegExp[] = []): string[] {
+  const known = new Set(Object.keys(schema.shape));
+  return Object.keys(env).filter((key) => !known.has(key) && !families.some((family) => family.test(key)));
+}
+
 /** For index.ts files: build the config, or print what is wrong and exit 1. */
 export function configOrExit<T>(build: () => T): T {
   try {

@@ -45,7 +45,11 @@ export interface SagaConfig {
   relayIntervalMs: number;
 }
 
-const schema = z.object({
+/**
+ * Every variable a subgraph reads, for deployment files to be checked against (test/deploy.test.ts):
+ * subgraphConfig parses with it, so a variable it does not name has no effect.
+ */
+export const subgraphEnvSchema = z.object({
   NODE_ENV: nodeEnv,
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: port.optional(),
@@ -80,9 +84,9 @@ const schema = z.object({
  * Where a subgraph's data lives: its own URL, else the shared DATABASE_URL in a schema named after
  * the subgraph, else embedded PGlite under DATA_DIR/<name>.
  */
-const dataDirOf = (env: z.infer<typeof schema>, cwd: string): string => (isAbsolute(env.DATA_DIR) ? env.DATA_DIR : join(cwd, env.DATA_DIR));
+const dataDirOf = (env: z.infer<typeof subgraphEnvSchema>, cwd: string): string => (isAbsolute(env.DATA_DIR) ? env.DATA_DIR : join(cwd, env.DATA_DIR));
 
-export function databaseTarget(name: SubgraphName, env: z.infer<typeof schema>, cwd: string): DatabaseTarget {
+export function databaseTarget(name: SubgraphName, env: z.infer<typeof subgraphEnvSchema>, cwd: string): DatabaseTarget {
   const own = env[`${name.toUpperCase()}_DATABASE_URL` as 'USERS_DATABASE_URL'];
   const shared = env.DATABASE_URL;
   if (own ?? shared) {
@@ -95,7 +99,7 @@ export function databaseTarget(name: SubgraphName, env: z.infer<typeof schema>, 
 }
 
 export function subgraphConfig(name: SubgraphName, env: Record<string, string | undefined> = process.env, cwd = process.cwd()): SubgraphConfig {
-  const parsed = parseEnv(schema, env);
+  const parsed = parseEnv(subgraphEnvSchema, env);
   const database = databaseTarget(name, parsed, cwd);
   return {
     name,

@@ -17,6 +17,7 @@ export * from '@commerce/platform/metrics';
 export * from './money.js';
 export * from './pagination.js';
 export * from './scalars.js';
+export * from './schema-runner.js';
 export * from '@commerce/platform/service';
 export * from '@commerce/platform/shutdown';
 export * from './user-errors.js';

@@ -22,12 +22,14 @@ import { ANONYMOUS, IDENTITY_HEADER, type Identity, IdentityError, identityPubli
 import type { SubgraphConfig } from './config.js';
 import { type Database, openDatabase } from './database.js';
 import { enablePrismaTracing } from './prisma-tracing.js';
+import { openSchemaRunner } from './schema-runner.js';
 import { createLogger, type Logger } from '@commerce/platform/logger';
 import { type FieldLimit, fieldRateLimiter, type FieldRateLimiter, memoryFieldLimits, redisFieldLimits } from './field-rate-limit.js';
 import { cacheCounters, createMetrics, rateLimitedCounter, rateLimitFallbacksCounter, type ServiceMetrics, sqlStatementsCounter } from '@commerce/platform/metrics';
 import { type OpenedCache, openCache } from '@commerce/platform/open-cache';
 import { type CacheStoreScripts, cacheStoreScripts } from '@commerce/platform/redis-cache-store';
 import { closeRedisClient, createRedisClient, type RedisClient } from '@commerce/platform/redis-client';
+import { runtimeFile } from '@commerce/platform/runtime-files';
 import { createService, type Service } from '@commerce/platform/service';
 import { RequestCache, SubgraphCache } from './subgraph-cache.js';
 import type { EventBus } from '@commerce/messaging/event-bus';
@@ -78,12 +80,11 @@ export interface SubgraphDependencies {
   bus?: EventBus;
 }
 
-const ROOT = join(import.meta.dirname, '..', '..', '..');
-export const schemaPath = (name: string): string => join(ROOT, 'schema', `${name}.graphql`);
+export const schemaPath = (name: string): string => runtimeFile(import.meta.dirname, join('schema', `${name}.graphql`));
 
 /** Cached rows are keyed by the Prisma schema they were read with, so a migration never meets old shapes. */
 function rowShapeVersion(name: string): string {
-  return createHash('sha256').update(readFileSync(join(ROOT, 'prisma', name, 'schema.prisma'))).digest('hex').slice(0, 12);
+  return createHash('sha256').update(readFileSync(runtimeFile(import.meta.dirname, join('prisma', name, 'schema.prisma')))).digest('hex').slice(0, 12);
 }
 
 /** Opens the subgraph's database, migrates and seeds it as configured. */
@@ -96,7 +97,7 @@ export async function prepareSubgraph(config: SubgraphConfig, dependencies: Subg
   const database = openDatabase(config.database, { poolSize: config.databasePoolSize, onStatement: () => statements.inc({ source: inBackground() ? 'background' : 'request' }) });
   try {
     if (config.migrateOnStart || config.seedOnStart) {
-      const runner = await database.runner();
+      const runner = await openSchemaRunner(database);
       try {
         if (config.migrateOnStart) {
           const applied = await migrate(runner, config.name);
