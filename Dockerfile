@@ -20,6 +20,7 @@ FROM ${NODE_IMAGE} AS manifests
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY gateway/package.json gateway/
+COPY packages/harness/package.json packages/harness/
 COPY packages/messaging/package.json packages/messaging/
 COPY packages/platform/package.json packages/platform/
 COPY packages/subgraph-kit/package.json packages/subgraph-kit/

@@ -17,9 +17,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { userIdFor } from '@commerce/db/ids';
 import { signUserToken } from '@commerce/gateway/user-tokens';
-import { ADMIN_URL, seededDatabase } from '../test/support/postgres.js';
-import { freePort } from '../test/support/processes.js';
-import { dropPrefix, REDIS_URL } from '../test/support/redis.js';
+import { ADMIN_URL, seededDatabase } from '@commerce/harness/postgres';
+import { freePort } from '@commerce/harness/processes';
+import { dropPrefix, REDIS_URL } from '@commerce/harness/redis';
 import { build, DIST, entryFile, ROOT } from './build.js';
 
 const { values: args } = parseArgs({

@@ -11,9 +11,10 @@ import { userIdFor } from '@commerce/db/ids';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { build, entryFile, ENTRIES, runtimeFiles, SERVICES } from '../scripts/build.js';
 import { postGraphQL } from './support/graph.js';
-import { adminQuery, cloneDatabase, databaseUrl, uniqueName } from './support/postgres.js';
-import { type ProcessGraph, startProcessGraph } from './support/process-graph.js';
-import { freePort, ROOT, run, type Run } from './support/processes.js';
+import { adminQuery, databaseUrl, uniqueName } from '@commerce/harness/postgres';
+import { cloneDatabase } from './support/postgres.js';
+import { type ProcessGraph, startProcessGraph } from '@commerce/harness/process-graph';
+import { freePort, ROOT, run, type Run } from '@commerce/harness/processes';
 
 const template = inject('templateDatabase');
 const redisUrl = inject('redisUrl');

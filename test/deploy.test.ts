@@ -35,7 +35,7 @@ import {
   read,
   SERVICE_PORTS,
 } from './support/deploy-files.js';
-import { ROOT } from './support/processes.js';
+import { ROOT } from '@commerce/harness/processes';
 
 const ENTRY_FILES = new Set((Object.keys(ENTRIES) as Entry[]).map(entryFile));
 const MAX_CONNECTIONS = 100;

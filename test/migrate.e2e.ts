@@ -9,7 +9,7 @@ import { openDatabase } from '@commerce/subgraph-kit/database';
 import { openSchemaRunner } from '@commerce/subgraph-kit/schema-runner';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { adminQuery, databaseUrl, uniqueName } from './support/postgres.js';
+import { adminQuery, databaseUrl, uniqueName } from '@commerce/harness/postgres';
 
 const available = inject('templateDatabase') !== null;
 const CONCURRENT = 8;

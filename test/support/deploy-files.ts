@@ -10,7 +10,7 @@ import { ConfigError, unknownVariables } from '@commerce/platform/env';
 import { DEFAULT_PORTS, subgraphConfig, subgraphEnvSchema } from '@commerce/subgraph-kit/config';
 import { parseAllDocuments } from 'yaml';
 import { type Entry, ENTRIES, entryFile } from '../../scripts/build.js';
-import { ROOT } from './processes.js';
+import { ROOT } from '@commerce/harness/processes';
 
 export const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
 
