@@ -138,6 +138,28 @@ describe('package boundaries', () => {
     }
   });
 
+  it('every workspace declares exactly the packages its code imports (its generated code included), no more and no fewer', () => {
+    // Type-only and runtime imports alike: what a package needs to build is what it declares.
+    const imported = (file: string): string[] =>
+      [...readFileSync(file, 'utf8').matchAll(/^\s*(?:import|export)\b[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]|^\s*import\s*['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/gm)]
+        .map((match) => (match[1] ?? match[2] ?? match[3])!)
+        .filter((specifier) => !specifier.startsWith('.') && !specifier.startsWith('node:'))
+        .map((specifier) => (specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!));
+    const problems: string[] = [];
+    for (const workspace of workspaces) {
+      const files = readdirSync(workspace.dir, { recursive: true, encoding: 'utf8' })
+        .filter((file) => /\.(ts|mts|mjs)$/.test(file) && !file.includes('node_modules') && !/\.test\.ts$/.test(file))
+        .map((file) => join(workspace.dir, file));
+      const used = new Set(files.flatMap(imported).filter((name) => name !== workspace.name));
+      const declared = new Set([...Object.keys(workspace.dependencies), ...Object.keys(workspace.devDependencies)]);
+      for (const name of used) if (!declared.has(name)) problems.push(`${workspace.name} imports ${name} without declaring it`);
+      // @types/x is used where x is (@types/scope__name for @scope/name).
+      const typed = (name: string) => (name.startsWith('@types/') ? name.slice(7).replace(/^(.+)__(.+)$/, '@$1/$2') : name);
+      for (const name of declared) if (!used.has(typed(name))) problems.push(`${workspace.name} declares ${name} but never imports ${typed(name)}`);
+    }
+    expect(problems).toEqual([]);
+  });
+
   it('the walk fails loudly on what it cannot resolve (so it cannot pass by seeing nothing)', () => {
     expect(() => workspaceFile('@commerce/platform/no-such-module')).toThrow(/does not export/);
     expect(specifiers(join(ROOT, 'gateway', 'src', 'server.ts')).length).toBeGreaterThan(10);
