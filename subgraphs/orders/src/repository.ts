@@ -43,8 +43,14 @@ export class OrdersRepository {
     return this.prisma as unknown as RawTransactions & RawSql;
   }
 
+  /** Raw SQL on the hot path of placeOrder: one indexed lookup, without Prisma's query planning. */
   async idempotencyKey(userId: string, key: string): Promise<IdempotencyRecord | null> {
-    return this.prisma.idempotencyKey.findUnique({ where: { userId_key: { userId, key } }, select: { requestHash: true, orderId: true } });
+    const rows = await this.prisma.$queryRawUnsafe<IdempotencyRecord[]>(
+      'SELECT request_hash AS "requestHash", order_id::text AS "orderId" FROM idempotency_keys WHERE user_id = $1::uuid AND key = $2::text',
+      userId,
+      key,
+    );
+    return rows[0] ?? null;
   }
 
   /**
@@ -134,8 +140,10 @@ export class OrdersRepository {
     });
   }
 
-  orderById(orderId: string): Promise<OrderRow | null> {
-    return this.prisma.order.findUnique({ where: { id: orderId } });
+  /** Raw SQL: placeOrder's outcome wait polls it. */
+  async orderById(orderId: string): Promise<OrderRow | null> {
+    const rows = await this.prisma.$queryRawUnsafe<OrderRow[]>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE id = $1::uuid`, orderId);
+    return rows[0] ?? null;
   }
 
   /** Keys older than the promise are forgotten (a retry after that places a new order). */
