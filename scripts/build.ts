@@ -14,6 +14,7 @@ import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
+import { explorerAssetFiles } from '@commerce/gateway/explorer';
 
 export const ROOT = join(import.meta.dirname, '..');
 export const DIST = join(ROOT, 'dist');
@@ -117,6 +118,10 @@ export async function build(outDir = DIST): Promise<{ files: string[]; ms: numbe
     mkdirSync(join(outDir, file, '..'), { recursive: true });
     cpSync(join(ROOT, file), join(outDir, file));
   }
+  // GraphiQL's published build and React's, which the gateway serves at /graphiql: from the
+  // gateway's dev dependencies into dist/explorer/, so the image needs none of them installed.
+  mkdirSync(join(outDir, 'explorer'), { recursive: true });
+  for (const [name, file] of Object.entries(explorerAssetFiles())) cpSync(file, join(outDir, 'explorer', name));
   // The bundles are ES modules wherever dist/ is copied.
   writeFileSync(join(outDir, 'package.json'), `${JSON.stringify({ private: true, type: 'module' }, null, 2)}\n`);
   return { files: Object.keys(result.metafile.outputs).map((file) => relative(outDir, join(ROOT, file))), ms: performance.now() - started };

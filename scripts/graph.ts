@@ -51,6 +51,7 @@ try {
   const { url } = await gateway.listen(config.port, config.host);
   log(`gateway ready at ${url} (${(performance.now() / 1000).toFixed(1)} s after process start)`);
   log(`Apollo Sandbox: http://localhost:${config.port}/`);
+  if (config.explorerEnabled) log(`GraphiQL (works offline): http://localhost:${config.port}/graphiql`);
   // Every service read the same SHUTDOWN_* variables; the gateway's settings stand for all four.
   stopOnSignals('graph', stopOrder, config.shutdown);
 } catch (error) {

@@ -31,6 +31,8 @@ export interface GatewayConfig extends ProcessConfig {
   queryLimits: QueryLimits & { cost: number };
   http: EdgeConfig;
   introspection: IntrospectionPolicy;
+  /** GraphiQL at /graphiql, its assets served by the gateway (http/explorer.ts). */
+  explorerEnabled: boolean;
   /** How many proxies in front of the gateway append to X-Forwarded-For (0: use the peer address). */
   trustProxyHops: number;
   /** OpenTelemetry export; null (the default) loads no tracing code at all. */
@@ -125,6 +127,7 @@ export const gatewayEnvSchema = z.object({
   HTTP_REQUEST_TIMEOUT_MS: limit(EDGE_DEFAULTS.requestTimeoutMs, 3_600_000),
   CORS_ORIGINS: origins.optional(),
   INTROSPECTION: z.enum(['on', 'authenticated', 'off']).optional(),
+  EXPLORER_ENABLED: z.enum(['true', 'false', '1', '0']).optional(),
   RATE_LIMIT_TIERS: z
     .string()
     .transform((text, ctx) => {
@@ -241,6 +244,8 @@ export function gatewayConfig(env: Record<string, string | undefined> = process.
       corsOrigins: parsed.CORS_ORIGINS ?? (parsed.NODE_ENV === 'production' ? [] : ['https://studio.apollographql.com', 'http://localhost', 'http://127.0.0.1']),
     },
     introspection: parsed.INTROSPECTION ?? (parsed.NODE_ENV === 'production' ? 'authenticated' : 'on'),
+    // Like introspection: open in development, off in production unless asked for.
+    explorerEnabled: parsed.EXPLORER_ENABLED === undefined ? parsed.NODE_ENV !== 'production' : ['true', '1'].includes(parsed.EXPLORER_ENABLED),
     trustProxyHops: parsed.TRUST_PROXY_HOPS,
     tracing: tracingConfig(parsed),
   };

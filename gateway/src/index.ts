@@ -11,3 +11,4 @@ await startTracing(config.tracing, 'gateway'); // before the server is built: it
 const supergraph = configOrExit(() => loadSupergraph(config.supergraphPath, config.subgraphUrls));
 await runUntilSignal(await createGatewayServer(config, { supergraph }), config);
 statusLine(`Apollo Sandbox: http://localhost:${config.port}/`);
+if (config.explorerEnabled) statusLine(`GraphiQL (works offline): http://localhost:${config.port}/graphiql`);

@@ -22,6 +22,7 @@ import { type BudgetContext, clientBudgetPlugin, refusalCharge } from './limits/
 import { clientIp } from './http/client-ip.js';
 import { costPlugin } from './limits/cost-plugin.js';
 import { compressionMiddleware, corsMiddleware, queryLimitsMiddleware } from './http/edge.js';
+import { explorer } from './http/explorer.js';
 import { introspectionPlugin } from './auth/introspection-policy.js';
 import { Authenticator, userTokenKey } from './auth/auth.js';
 import type { GatewayConfig } from './config.js';
@@ -135,6 +136,7 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
     },
   });
   logger.info({ subgraphs: Object.fromEntries(supergraph.urls) }, 'supergraph loaded');
+  const offline = explorer<GatewayContext>(config.explorerEnabled, config.nodeEnv);
   return createService<GatewayContext>({
     name: 'gateway',
     nodeEnv: config.nodeEnv,
@@ -143,6 +145,7 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
     edge: config.http,
     shutdownTimeoutMs: config.shutdown.timeoutMs,
     ...(lane ? { front: (req, res, pass) => lane.handle(req, res, pass) } : {}),
+    routes: offline.routes,
     early: [corsMiddleware(config.http.corsOrigins ?? []), compressionMiddleware()],
     beforeGraphQL: [
       queryLimitsMiddleware({
@@ -157,6 +160,7 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
       parseOptions: { maxTokens: config.queryLimits.tokens },
       persistedQueries: { cache: limitedPersistedQueries(documentLimits, limitRejections) },
       plugins: [
+        ...offline.plugins,
         introspectionPlugin<GatewayContext>(config.introspection),
         costPlugin<GatewayContext>({
           model: config.cost,

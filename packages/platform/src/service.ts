@@ -45,6 +45,8 @@ export interface ServiceOptions<C extends BaseContext> {
   context: (input: { req: IncomingMessage; requestId: string }) => Promise<C>;
   ready: () => Promise<ReadyReport>;
   edge?: EdgeConfig;
+  /** Other routes, served before GraphQL and apart from its middleware (the gateway's explorer). */
+  routes?: RequestHandler[];
   /** Runs on /graphql before the body is read (CORS, compression). */
   early?: RequestHandler[];
   /** Runs on /graphql after the body is parsed, before Apollo (static query limits). */
@@ -145,6 +147,7 @@ export async function createService<C extends BaseContext>(options: ServiceOptio
   app.get('/metrics', async (_req, res) => {
     res.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics());
   });
+  if (options.routes?.length) app.use(...options.routes);
   // GraphQL on /graphql; a browser opening / (or /graphql) gets Apollo's landing page (Sandbox).
   app.all(
     ['/', '/graphql'],
