@@ -251,6 +251,54 @@ async function ensureDatabase(adminUrl: string, name: string): Promise<boolean> 
   }
 }
 
+/** What the stack's services are started with (test/deploy.test.ts holds it to their config schemas). */
+export function stackEnvironment(options: {
+  layout: StackLayout;
+  keys: StackKeys;
+  databaseUrl: string;
+  redisUrl: string;
+  prefix: string;
+  poolSize: number;
+  logLevel?: string;
+  env?: Record<string, string>;
+  gatewayEnv?: Record<string, string>;
+  subgraphEnv?: Record<string, string>;
+}): { gateway: Record<string, string>; subgraph: Record<string, string> } {
+  const { layout, keys } = options;
+  const frontendUrl = (port: number) => `http://${layout.host}:${port}/graphql`;
+  const common: Record<string, string> = {
+    NODE_ENV: 'production',
+    HOST: layout.host,
+    LOG_LEVEL: options.logLevel ?? 'warn',
+    REDIS_URL: options.redisUrl,
+    CACHE_PREFIX: options.prefix,
+    SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+    ...options.env,
+  };
+  return {
+    gateway: {
+      ...common,
+      JWT_SECRET: keys.jwtSecret,
+      IDENTITY_PRIVATE_KEY: keys.identityPrivateKey,
+      ...Object.fromEntries(STACK_SUBGRAPHS.map((name) => [`SUBGRAPH_URL_${name.toUpperCase()}`, frontendUrl(layout.frontends[name])])),
+      // HAProxy appends the client's address to X-Forwarded-For: budgets key on it, not on HAProxy's.
+      TRUST_PROXY_HOPS: '1',
+      ...options.gatewayEnv,
+    },
+    subgraph: {
+      ...common,
+      DATABASE_URL: options.databaseUrl,
+      DATABASE_POOL_SIZE: String(options.poolSize),
+      IDENTITY_PUBLIC_KEY: keys.identityPublicKey,
+      // The stack migrated before any replica starts, and seeds only through its db tool.
+      MIGRATE_ON_START: 'false',
+      SEED_ON_START: 'false',
+      PRODUCTS_URL: frontendUrl(layout.frontends.products),
+      ...options.subgraphEnv,
+    },
+  };
+}
+
 export async function startStack(options: StackOptions): Promise<Stack> {
   const layout = options.layout ?? stackLayout();
   const progress = options.progress ?? (() => {});
@@ -268,28 +316,18 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const pools = await planPools(adminUrl, subgraphReplicas, options.poolSize);
   const dbUrl = databaseUrl(databaseName, adminUrl);
   const frontendUrl = (port: number) => `http://${layout.host}:${port}/graphql`;
-
-  const common: Record<string, string> = { NODE_ENV: 'production', HOST: layout.host, LOG_LEVEL: options.logLevel ?? 'warn', REDIS_URL: redisUrl, CACHE_PREFIX: prefix, SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS), ...options.env };
-  const subgraphEnv: Record<string, string> = {
-    ...common,
-    DATABASE_URL: dbUrl,
-    DATABASE_POOL_SIZE: String(pools.poolSize),
-    IDENTITY_PUBLIC_KEY: keys.identityPublicKey,
-    // The stack migrated before any replica starts, and seeds only through its db tool.
-    MIGRATE_ON_START: 'false',
-    SEED_ON_START: 'false',
-    PRODUCTS_URL: frontendUrl(layout.frontends.products),
-    ...options.subgraphEnv,
-  };
-  const gatewayEnv: Record<string, string> = {
-    ...common,
-    JWT_SECRET: keys.jwtSecret,
-    IDENTITY_PRIVATE_KEY: keys.identityPrivateKey,
-    ...Object.fromEntries(STACK_SUBGRAPHS.map((name) => [`SUBGRAPH_URL_${name.toUpperCase()}`, frontendUrl(layout.frontends[name])])),
-    // HAProxy appends the client's address to X-Forwarded-For: budgets key on it, not on HAProxy's.
-    TRUST_PROXY_HOPS: '1',
-    ...options.gatewayEnv,
-  };
+  const { gateway: gatewayEnv, subgraph: subgraphEnv } = stackEnvironment({
+    layout,
+    keys,
+    databaseUrl: dbUrl,
+    redisUrl,
+    prefix,
+    poolSize: pools.poolSize,
+    logLevel: options.logLevel,
+    env: options.env,
+    gatewayEnv: options.gatewayEnv,
+    subgraphEnv: options.subgraphEnv,
+  });
   const envOf = (service: StackService, port: number) => ({ ...(service === 'gateway' ? gatewayEnv : subgraphEnv), PORT: String(port) });
   const entry = (name: string) => join(options.build, name, 'index.js');
   const echo = (name: string) => (options.echo ? (text: string) => options.echo!(name, text) : undefined);
