@@ -450,11 +450,24 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     // starts from the supergraph file, orders asks products only when an order comes.
     await Promise.all(replicas.filter((r) => r.service !== 'gateway').map((r) => start(r.name)));
     await Promise.all(replicas.filter((r) => r.service === 'gateway').map((r) => start(r.name)));
-    progress(`haproxy -f ${haproxyConfigPath} -db -q`);
-    // -q: state changes come once, through its log (stdout), not a second time as warnings on stderr.
-    balancer = run('', {}, { exec: [haproxy, '-f', haproxyConfigPath, '-db', '-q'], cwd: configDir, echo: echo('haproxy'), retain: RETAIN });
-    watch('haproxy', balancer);
-    await waitUntil(async () => (await readStats(statsUrl)).length > 0, 10_000, 'HAProxy answers on its stats port');
+    progress(`haproxy -f ${haproxyConfigPath} -db`);
+    // In the foreground HAProxy reports a server's state change twice: in its log (stdout) and as
+    // a warning on stderr. The log's line is shown; the copy is kept in the output only. (-q
+    // would drop both: quiet mode closes its stdout too.)
+    const echoHaproxy = echo('haproxy');
+    const copy = /^\[(WARNING|ALERT|NOTICE)\] +\(\d+\) : (Server|backend) /;
+    const shown = echoHaproxy ? (text: string) => echoHaproxy(text.split('\n').filter((line) => !copy.test(line)).join('\n')) : undefined;
+    const proxy = run('', {}, { exec: [haproxy, '-f', haproxyConfigPath, '-db'], cwd: configDir, echo: shown, retain: RETAIN });
+    balancer = proxy;
+    watch('haproxy', proxy);
+    await waitUntil(
+      async () => {
+        if (proxy.child.exitCode !== null) throw new StartFailed(`HAProxy exited with ${proxy.child.exitCode}:\n${proxy.output()}`);
+        return (await readStats(statsUrl)).length > 0;
+      },
+      10_000,
+      'HAProxy answers on its stats port',
+    );
     await Promise.all(replicas.map((r) => stack.waitFor(r.name, 'UP', 15_000)));
     // The budgets and the response cache fail open until a gateway's Redis client is connected.
     await Promise.all(replicas.filter((r) => r.service === 'gateway').map((r) => cacheConnected(r.url)));
@@ -465,10 +478,20 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   return stack;
 }
 
+/** What ends a wait at once (anything else a check throws means "not yet"). */
+class StartFailed extends Error {}
+
+/** Polls `check` until it is true. */
 async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const started = performance.now();
   for (;;) {
-    if (await check().catch(() => false)) return;
+    let done = false;
+    try {
+      done = await check();
+    } catch (error) {
+      if (error instanceof StartFailed) throw error;
+    }
+    if (done) return;
     if (performance.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs} ms: ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
