@@ -273,7 +273,7 @@ describe.runIf(HAPROXY && template && redisUrl)('the stack under load: 2 gateway
     figures.push(
       `${victim} SIGKILLed under load: ${result.sent} requests in ${result.seconds.toFixed(1)} s, ${result.failed} failed; DOWN in HAProxy ${ms(downMs)} after the kill, restarted (ready in ${ms(readyMs)}), UP ${ms(upMs)} after the kill; HAProxy retried ${delta('wretr')} and redispatched ${delta('wredis')} requests of ${backend}`,
     );
-    expect(result.failures).toEqual([]);
+    expect(result.failures, `HAProxy's log (failed requests only):\n${stack.haproxyOutput().slice(-3000)}`).toEqual([]);
     expect(result.failed).toBe(0);
     expect(result.sent).toBeGreaterThan(100);
   }
@@ -302,7 +302,7 @@ describe.runIf(HAPROXY && template && redisUrl)('the stack under load: 2 gateway
     const result = await load.stop();
     count(result);
     figures.push(`rolling restart of the gateways under load: ${result.sent} requests in ${result.seconds.toFixed(1)} s, ${result.failed} failed; ${steps.join('; ')}`);
-    expect(result.failures).toEqual([]);
+    expect(result.failures, `HAProxy's log (failed requests only):\n${stack.haproxyOutput().slice(-3000)}`).toEqual([]);
     expect(result.failed).toBe(0);
   });
 
