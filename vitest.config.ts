@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 const require = createRequire(import.meta.url);
 
 /** e2e files that run one at a time, after the others. */
-const SERIAL = ['test/order-burst.e2e.ts', 'test/deadlines.e2e.ts'];
+const SERIAL = ['test/order-burst.e2e.ts', 'test/deadlines.e2e.ts', 'test/scale-out.e2e.ts'];
 
 export default defineConfig({
   // Apollo loads graphql's CJS build; make test files use the same copy, or schemas built in one
@@ -33,7 +33,8 @@ export default defineConfig({
       {
         extends: true,
         test: {
-          // Files whose subject is timing under load (deadlines at a burst): alone on the machine,
+          // Files whose subject is timing under load (deadlines at a burst, replicas killed under
+          // autocannon behind HAProxy): alone on the machine,
           // after the rest, so another file's graph does not starve theirs of CPU.
           name: 'e2e-serial',
           include: SERIAL,

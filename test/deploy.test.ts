@@ -3,9 +3,11 @@
 // and checked against what the code says: the build's entries (scripts/build.ts), the services'
 // default ports and health paths, and their config schemas (every variable set anywhere must be
 // one the receiving service reads, with a value it accepts). compiled.e2e runs what the build
-// writes; this file checks that these files name it right.
+// writes; this file checks that these files name it right. The same holds for what `npm run
+// stack` generates (its HAProxy config, its services' environments); scale-out.e2e runs it.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SUBGRAPHS, type SubgraphName } from '@commerce/db/sql-runner';
 import { identityPrivateKey, identityPublicKey } from '@commerce/platform/identity';
@@ -36,6 +38,8 @@ import {
   SERVICE_PORTS,
 } from './support/deploy-files.js';
 import { ROOT } from '@commerce/harness/processes';
+import { haproxyBinary, haproxyConfig, RETRY_POLICY } from '@commerce/harness/haproxy';
+import { generateStackKeys, haproxyLayout, POOL_SIZE_MAX, POOL_HEADROOM, stackEnvironment, stackLayout } from '@commerce/harness/stack';
 
 const ENTRY_FILES = new Set((Object.keys(ENTRIES) as Entry[]).map(entryFile));
 const MAX_CONNECTIONS = 100;
@@ -373,5 +377,66 @@ describe('deploy/k8s (Kustomize)', () => {
         }
       }
     });
+  });
+});
+
+describe('npm run stack (the HAProxy config and environments the harness generates)', () => {
+  const layout = stackLayout();
+  const text = haproxyConfig(haproxyLayout(layout));
+  const lb = haproxy(text);
+  const compose = haproxy(read('deploy/haproxy/compose.cfg'));
+
+  it('HAProxy: :4000 in front of the gateway replicas, each subgraph\'s replicas behind the port compose gives it, stats on :8404', () => {
+    const frontendOn = (config: typeof lb, port: number) => [...config.frontends.values()].find((frontend) => frontend.port === port);
+    expect(lb.backends.get(frontendOn(lb, 4000)!.backend)).toEqual([
+      { host: '127.0.0.1', port: 4010 },
+      { host: '127.0.0.1', port: 4011 },
+    ]);
+    for (const name of SUBGRAPHS) {
+      // compose's frontend for this service, and the stack's on the same port, in front of this service's replicas.
+      const port = [...compose.frontends.values()].find((frontend) => compose.backends.get(frontend.backend)?.[0]?.host === name)!.port;
+      expect(layout.frontends[name], name).toBe(port);
+      const servers = lb.backends.get(frontendOn(lb, port)!.backend)!;
+      expect(servers.map((server) => server.port), name).toEqual(layout.replicas.filter((replica) => replica.service === name).map((replica) => replica.port));
+      expect(servers, name).toHaveLength(2);
+    }
+    expect(text).toMatch(/listen stats\n {2}bind 127\.0\.0\.1:8404\n[\s\S]*stats uri \/stats/);
+    // Every port distinct: one variable (STACK_PORT) moves them all.
+    const ports = [layout.port, layout.statsPort, ...Object.values(layout.frontends), ...layout.replicas.map((replica) => replica.port)];
+    expect(new Set(ports).size).toBe(ports.length);
+  });
+
+  it("HAProxy: the retry and readiness policy is compose.cfg's, line for line (L7 retries of buffered requests, redispatched; checks on /ready)", () => {
+    for (const line of RETRY_POLICY) {
+      expect(lb.defaults, line).toContain(line);
+      expect(compose.defaults, `compose.cfg: ${line}`).toContain(line);
+    }
+    expect(lb.defaults.find((line) => line.startsWith('default-server'))).toMatch(/\bcheck\b/);
+  });
+
+  it.runIf(haproxyBinary())('HAProxy accepts the generated config (haproxy -c)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stack-cfg-'));
+    try {
+      writeFileSync(join(dir, 'haproxy.cfg'), text);
+      expect(execFileSync(haproxyBinary()!, ['-c', '-f', join(dir, 'haproxy.cfg')], { encoding: 'utf8' })).toContain('valid');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('every variable the stack gives a service is one its config schema reads, with a value it accepts', () => {
+    const env = stackEnvironment({ layout, keys: generateStackKeys(), databaseUrl: 'postgresql://postgres@127.0.0.1:5432/commerce_stack', redisUrl: 'redis://127.0.0.1:6379', prefix: 'stack', poolSize: POOL_SIZE_MAX });
+    const port = (name: string) => String(layout.replicas.find((replica) => replica.name === name)!.port);
+    expect(environmentProblems('gateway', { ...env.gateway, PORT: port('gateway-1') })).toEqual([]);
+    for (const name of SUBGRAPHS) expect(environmentProblems(name, { ...env.subgraph, PORT: port(`${name}-1`) }), name).toEqual([]);
+    expect(environmentProblems('db', env.subgraph)).toEqual([]);
+    // The gateways reach the subgraphs, and orders reaches products, through HAProxy's frontends.
+    for (const name of SUBGRAPHS) expect(new URL(env.gateway[`SUBGRAPH_URL_${name.toUpperCase()}`]!).port, name).toBe(String(layout.frontends[name]));
+    expect(new URL(env.subgraph.PRODUCTS_URL!).port).toBe(String(layout.frontends.products));
+  });
+
+  it("the pools' largest plan fits max_connections with the planner's headroom", () => {
+    const subgraphReplicas = layout.replicas.filter((replica) => replica.service !== 'gateway').length;
+    expect(subgraphReplicas * POOL_SIZE_MAX + POOL_HEADROOM).toBeLessThanOrEqual(MAX_CONNECTIONS - RESERVED_CONNECTIONS);
   });
 });

@@ -17,21 +17,37 @@ export interface Run {
   ready: Promise<void>;
 }
 
+/** How `run` starts a process (one of args+script, `direct`, `compiled` or `exec`) and keeps its output. */
+export interface RunOptions {
+  args?: string[];
+  direct?: string;
+  compiled?: string;
+  /** Any other program (HAProxy): `[command, ...args]`, in a process group of its own like the rest. */
+  exec?: string[];
+  cwd?: string;
+  /** Called with every chunk of output as it comes (a launcher printing its children's logs). */
+  echo?: (text: string) => void;
+  /** Keep at most this many characters of output (the latest), for processes that run for hours. */
+  retain?: number;
+}
+
 /**
  * `npm run -s <script> -- <args>` as a user types it, or with `direct`, that file under node itself
  * (npm dies of a forwarded signal, hiding the service's exit code), or with `compiled`, a file of
- * the production build under plain node, as the image runs it (no tsx). `cwd`: where to run it
- * (another checkout, for a benchmark's baseline).
+ * the production build under plain node, as the image runs it (no tsx), or with `exec`, another
+ * program. `cwd`: where to run it (another checkout, for a benchmark's baseline).
  */
-export function run(script: string, env: Record<string, string>, options: { args?: string[]; direct?: string; compiled?: string; cwd?: string } = {}): Run {
+export function run(script: string, env: Record<string, string>, options: RunOptions = {}): Run {
   let output = '';
   let stdout = '';
   const extra = options.args ?? [];
-  const [command, args] = options.compiled
-    ? [process.execPath, ['--enable-source-maps', options.compiled, ...extra]]
-    : options.direct
-      ? [process.execPath, ['--import', 'tsx', options.direct]]
-      : ['npm', ['run', '-s', script, ...(options.args ? ['--', ...options.args] : [])]];
+  const [command, args] = options.exec
+    ? [options.exec[0]!, options.exec.slice(1)]
+    : options.compiled
+      ? [process.execPath, ['--enable-source-maps', options.compiled, ...extra]]
+      : options.direct
+        ? [process.execPath, ['--import', 'tsx', options.direct]]
+        : ['npm', ['run', '-s', script, ...(options.args ? ['--', ...options.args] : [])]];
   // A process group of its own: killing only npm would orphan the service it started.
   const child = spawn(command, args, { cwd: options.cwd ?? ROOT, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const kill = (signal: NodeJS.Signals) => {
@@ -42,13 +58,23 @@ export function run(script: string, env: Record<string, string>, options: { args
     }
   };
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const retain = options.retain ?? Infinity;
+  const trim = (text: string) => (text.length > retain ? text.slice(-retain) : text);
+  let isReady = false;
   const ready = new Promise<void>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('ready at')) resolve();
+      const text = chunk.toString();
+      options.echo?.(text);
+      output += text;
+      // Looked for in what came since the last chunk too, so a trimmed output cannot hide it.
+      if (!isReady && output.slice(-(text.length + 16)).includes('ready at')) {
+        isReady = true;
+        resolve();
+      }
+      output = trim(output);
     };
     child.stdout?.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
+      stdout = trim(stdout + chunk.toString());
       onData(chunk);
     });
     child.stderr?.on('data', onData);
