@@ -329,6 +329,17 @@ describe.runIf(HAPROXY && template && redisUrl)('the stack under load: 2 gateway
       expect(answer.status).toBe(200);
       admitted[answer.servedBy] = (admitted[answer.servedBy] ?? 0) + 1;
     }
+    // A budget is exact while Redis answers in time; a call it did not answer (CACHE_TIMEOUT_MS on
+    // a loaded machine) is let through and counted as a fallback, by design.
+    const fallbacks = async () => {
+      let total = 0;
+      for (const replica of stack.replicas.filter((r) => r.service === 'gateway')) {
+        const text = await (await fetch(replica.url.replace(/\/graphql$/, '/metrics'))).text();
+        for (const line of text.split('\n')) if (line.startsWith('rate_limit_fallbacks_total')) total += Number(line.split(' ').at(-1));
+      }
+      return total;
+    };
+    const fallbacksBefore = await fallbacks();
     // Then twice what the bucket holds, 24 at a time: the balancer spreads them over both gateways.
     let next = 0;
     const total = 2 * bucket;
@@ -344,11 +355,13 @@ describe.runIf(HAPROXY && template && redisUrl)('the stack under load: 2 gateway
       }),
     );
     const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
-    figures.push(`one client's budget of ${BUDGET_CAPACITY} (refill 0.001/s), ${cost} a request, asked ${sent + total} times through the balancer: ${sum(admitted)} admitted (${JSON.stringify(admitted)}), ${sum(refused)} refused (${JSON.stringify(refused)})`);
+    const failedOpen = (await fallbacks()) - fallbacksBefore;
+    figures.push(`one client's budget of ${BUDGET_CAPACITY} (refill 0.001/s), ${cost} a request, asked ${sent + total} times through the balancer: ${sum(admitted)} admitted (${JSON.stringify(admitted)}), ${sum(refused)} refused (${JSON.stringify(refused)}), ${failedOpen} let through because Redis did not answer in time`);
     expect(other).toEqual([]);
     // Twice the bucket was asked for, through both replicas: with a bucket each they would have
     // admitted more than one bucket's worth.
-    expect(sum(admitted)).toBe(bucket);
+    expect(sum(admitted)).toBe(bucket + failedOpen);
+    expect(failedOpen).toBeLessThan(bucket); // the store did decide, for most calls
     expect(Object.keys(admitted).sort()).toEqual(['gateway-1', 'gateway-2']);
     expect(Object.keys(refused).sort()).toEqual(['gateway-1', 'gateway-2']);
   });
