@@ -50,15 +50,12 @@ export interface SagaConfig {
   relayIntervalMs: number;
 }
 
-/** One or more PostgreSQL URLs, comma-separated (read replicas); empty is the same as unset. */
-const postgresUrlList = z.preprocess(
-  (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
-  z
-    .string()
-    .transform((text) => text.split(',').map((url) => url.trim()).filter((url) => url !== ''))
-    .pipe(z.array(postgresUrl).min(1, 'at least one postgres:// URL'))
-    .optional(),
-);
+/** One or more PostgreSQL URLs, comma-separated (read replicas). */
+const postgresUrlList = z
+  .string()
+  .transform((text) => text.split(',').map((url) => url.trim()).filter((url) => url !== ''))
+  .pipe(z.array(postgresUrl).min(1, 'at least one postgres:// URL'))
+  .optional();
 
 const schema = z.object({
   NODE_ENV: nodeEnv,

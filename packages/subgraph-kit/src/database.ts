@@ -251,7 +251,7 @@ class DeadlinePool extends pg.Pool {
  * outside a transaction inside a read scope goes to the scope's replica. A read that fails there is
  * sent to the primary instead (reads may be sent twice), so a replica going away costs no request.
  */
-function routingFactory(primary: SqlDriverAdapterFactory, replicas: readonly SqlDriverAdapterFactory[]): SqlDriverAdapterFactory {
+export function routingFactory(primary: SqlDriverAdapterFactory, replicas: readonly SqlDriverAdapterFactory[]): SqlDriverAdapterFactory {
   return {
     provider: primary.provider,
     adapterName: primary.adapterName,
@@ -307,24 +307,26 @@ function openPostgres(target: Extract<DatabaseTarget, { kind: 'postgres' }>, onS
     count();
     return (await on.query(sql)).rows[0] as T;
   };
+  const system = '(SELECT system_identifier FROM pg_control_system())::text AS system';
   const replicas: ReplicaLink | null = replicaPools.length === 0 ? null : {
     count: replicaPools.length,
-    primaryPosition: async (kind) => {
-      const row = await one<{ lsn: string }>(pool, toPrimary, kind === 'insert' ? 'SELECT pg_current_wal_insert_lsn()::text AS lsn' : 'SELECT pg_current_wal_lsn()::text AS lsn');
-      return parseLsn(row.lsn);
+    commitPosition: async () => parseLsn((await one<{ lsn: string }>(pool, toPrimary, 'SELECT pg_current_wal_insert_lsn()::text AS lsn')).lsn),
+    primary: async () => {
+      const row = await one<{ written: string; inserted: string; system: string }>(pool, toPrimary, `SELECT pg_current_wal_lsn()::text AS written, pg_current_wal_insert_lsn()::text AS inserted, ${system}`);
+      return { written: parseLsn(row.written), inserted: parseLsn(row.inserted), system: row.system };
     },
     probe: async (index) => {
       const replicaPool = replicaPools[index];
       if (!replicaPool) throw new Error(`no replica ${index}`);
-      const row = await one<{ recovering: boolean; replayed: string | null; age_ms: number | null }>(
+      const row = await one<{ recovering: boolean; replayed: string | null; age_ms: number | null; system: string }>(
         replicaPool,
         toReplica,
         `SELECT pg_is_in_recovery() AS recovering, pg_last_wal_replay_lsn()::text AS replayed,
-                (EXTRACT(EPOCH FROM clock_timestamp() - pg_last_xact_replay_timestamp()) * 1000)::float8 AS age_ms`,
+                (EXTRACT(EPOCH FROM clock_timestamp() - pg_last_xact_replay_timestamp()) * 1000)::float8 AS age_ms, ${system}`,
       );
       // A promoted replica (or a primary given as one) replays nothing: it is not a replica of ours.
       if (!row.recovering || row.replayed === null) throw new Error(`replica ${index} is not in recovery`);
-      return { replayed: parseLsn(row.replayed), ageMs: Math.max(0, row.age_ms ?? 0) };
+      return { replayed: parseLsn(row.replayed), ageMs: Math.max(0, row.age_ms ?? 0), system: row.system };
     },
   };
   return {

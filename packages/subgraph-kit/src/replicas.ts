@@ -14,6 +14,9 @@ import type { Logger } from '@commerce/platform/logger';
 import type { Counter, Gauge } from 'prom-client';
 import { MemoryWalPositions, type WalPositions } from './wal-positions.js';
 
+/** Primary positions kept for measuring lag (one per probe). */
+const PRIMARY_HISTORY = 30;
+
 /** Positions are trimmed to where the replicas were this many probe intervals ago. */
 const TRIM_BEHIND_PROBES = 3;
 
@@ -22,12 +25,15 @@ export interface ReplicaLink {
   /** How many replicas there are (indexes 0..count-1; metrics and /ready name them by index, never by URL). */
   readonly count: number;
   /**
-   * The primary's WAL position: `insert` (where the next record goes: past every commit that has
-   * returned, whatever synchronous_commit says) for a write's position, `write` for lag.
+   * The primary's WAL insert position: where the next record goes, so past every commit that has
+   * returned, whatever synchronous_commit says (the write position may still be short of a commit
+   * acknowledged with synchronous_commit = off). A write's position, read after its commit.
    */
-  primaryPosition(kind: 'insert' | 'write'): Promise<number>;
-  /** A replica's replay position and the age of its last replayed transaction; throws when it is unreachable or not a replica. */
-  probe(index: number): Promise<{ replayed: number; ageMs: number }>;
+  commitPosition(): Promise<number>;
+  /** The primary's write position (for lag: what a replica can have received), insert position, and system identifier. */
+  primary(): Promise<{ written: number; inserted: number; system: string }>;
+  /** A replica's replay position, the age of its last replayed transaction and its system identifier; throws when it is unreachable or not a replica. */
+  probe(index: number): Promise<{ replayed: number; ageMs: number; system: string }>;
 }
 
 /** The read in progress, for the adapter: which replica to send its SELECTs to. */
@@ -107,6 +113,10 @@ export class ReadRouter {
   private readonly probeIntervalMs: number;
   private readonly replayFreshMs: number;
   private turn = 0;
+  /** The primary's write position at the last probes, for lag (see lagOf). */
+  private readonly primarySeen: Array<{ at: number; written: number }> = [];
+  /** The primary's system identifier: a replica must have the same (it is a copy of that cluster). */
+  private system: string | null = null;
   /** The lowest replay position of the serving replicas at each probe, for trimming (see measure()). */
   private readonly replayedAt: Array<{ at: number; lsn: number }> = [];
   private timer: NodeJS.Timeout | undefined;
@@ -118,7 +128,7 @@ export class ReadRouter {
     this.replicas = Array.from({ length: options.link.count }, (_, index) => ({ index, state: 'starting' as ReplicaState, replayed: 0, seenAt: 0, lagMs: 0, lagSeenMs: 0, refreshing: null }));
     // Counted as its writer's statement (sql_statements_total), but free of the request's deadline:
     // the write has committed, and its position must be recorded whatever time is left.
-    this.commits = new CommitPositions(() => withoutDeadline(() => options.link.primaryPosition('insert')));
+    this.commits = new CommitPositions(() => withoutDeadline(() => options.link.commitPosition()));
     this.probeIntervalMs = options.probeIntervalMs ?? 1000;
     this.replayFreshMs = options.replayFreshMs ?? 50;
     for (const replica of this.replicas) options.lag.set({ replica: String(replica.index) }, 0);
@@ -232,49 +242,69 @@ export class ReadRouter {
     if (replica.refreshing || this.stopped) return;
     replica.refreshing = runInBackground(async () => {
       try {
-        const { replayed } = await this.options.link.probe(replica.index);
+        const { replayed, system } = await this.options.link.probe(replica.index);
+        if (this.system !== null && system !== this.system) throw new Error('not a replica of this primary');
         replica.replayed = Math.max(replica.replayed, replayed);
         replica.seenAt = Date.now();
-      } catch {
-        this.markDown(replica);
+      } catch (error) {
+        this.markDown(replica, error);
       }
     }).finally(() => {
       replica.refreshing = null;
     });
   }
 
-  private markDown(replica: Replica): void {
-    if (replica.state !== 'down') this.options.logger.warn({ replica: replica.index }, 'replica unreachable; its reads go to the primary until it answers');
+  /**
+   * Behind the primary: the age of the last replayed transaction, but never more than the time
+   * since the primary was last seen at a position this replica has replayed (whatever it is
+   * missing was written after that). Without the bound, after an idle hour the first write would
+   * make the replica an hour "behind" until it replays it.
+   */
+  private lagOf(replayed: number, ageMs: number): number {
+    const caughtUpTo = this.primarySeen.findLast((seen) => seen.written <= replayed);
+    return caughtUpTo ? Math.min(ageMs, Date.now() - caughtUpTo.at) : ageMs;
+  }
+
+  private markDown(replica: Replica, error: unknown): void {
+    if (replica.state !== 'down') this.options.logger.warn({ replica: replica.index, err: String((error as Error)?.message ?? error) }, 'replica unreachable (or not a replica of this primary); its reads go to the primary until it answers');
     replica.state = 'down';
   }
 
   /**
    * Lag: 0 when a replica has replayed what the primary had written just before it was asked,
-   * else the age of its last replayed transaction. Then forgets the positions every replica still
-   * serving reads has replayed.
+   * else the age of its last replayed transaction (bounded, see lagOf). Then forgets the positions
+   * every replica still serving reads has replayed.
    */
   private measure(): Promise<void> {
     this.cycle = runInBackground(async () => {
-      let primary: number | null = null;
+      let primary: { written: number; inserted: number; system: string } | null = null;
       try {
-        primary = await this.options.link.primaryPosition('write');
+        primary = await this.options.link.primary();
+        this.system = primary.system;
+        this.primarySeen.push({ at: Date.now(), written: primary.written });
+        if (this.primarySeen.length > PRIMARY_HISTORY) this.primarySeen.shift();
+        // A store that lost its positions (a Redis flushed or evicted, a process restarted) knows
+        // nothing below the primary's position now: reads that far behind go to the primary.
+        await this.positions.mark(primary.inserted).catch(() => {});
       } catch {
         // the primary is the database's own check (/ready); replicas are measured against their last known state
       }
       await Promise.all(this.replicas.map(async (replica) => {
         try {
-          const { replayed, ageMs } = await this.options.link.probe(replica.index);
+          const { replayed, ageMs, system } = await this.options.link.probe(replica.index);
+          // LSNs of another cluster mean nothing here (a URL pointing at the wrong server).
+          if (this.system === null || system !== this.system) throw new Error(this.system === null ? 'primary not measured yet' : 'not a replica of this primary');
           replica.replayed = Math.max(replica.replayed, replayed);
           replica.seenAt = Date.now();
-          if (primary !== null) replica.lagMs = replayed >= primary ? 0 : ageMs;
+          if (primary !== null) replica.lagMs = replayed >= primary.written ? 0 : this.lagOf(replayed, ageMs);
           replica.lagSeenMs = replica.lagMs;
           const state: ReplicaState = replica.lagMs > this.options.maxLagMs ? 'lagging' : 'ok';
           if (state !== replica.state && replica.state !== 'starting') this.options.logger.info({ replica: replica.index, state, lagMs: Math.round(replica.lagMs) }, 'replica state changed');
           replica.state = state;
-        } catch {
+        } catch (error) {
           // Unreachable: it falls further behind for as long as it is away.
           if (replica.seenAt > 0) replica.lagMs = replica.lagSeenMs + (Date.now() - replica.seenAt);
-          this.markDown(replica);
+          this.markDown(replica, error);
         }
         this.options.lag.set({ replica: String(replica.index) }, replica.lagMs / 1000);
       }));

@@ -29,8 +29,14 @@ export interface WalPositions {
    * should look through (see SINCE_LIMIT).
    */
   since(lsn: number): Promise<ReadonlySet<string> | null>;
-  /** Forgets the positions at or below `lsn` (every replica still serving reads has replayed them). */
+  /** Forgets the positions below `lsn` (every replica still serving reads has replayed them). */
   trim(lsn: number): Promise<void>;
+  /**
+   * A store without a trim mark (new, flushed, evicted, or a process that restarted) cannot say what
+   * was written before now: marks it trimmed at `lsn` (the primary's position now), so readers
+   * further behind go to the primary. A store that has its mark keeps it.
+   */
+  mark(lsn: number): Promise<void>;
 }
 
 /**
@@ -41,6 +47,11 @@ export const SINCE_LIMIT = 2000;
 
 /** The member that carries the trim mark: positions below its score are gone. Tags never start with `~`. */
 const TRIMMED = '~trimmed';
+/**
+ * At +inf, set with the first mark: a set without it lost its positions (flushed, evicted) or was
+ * recreated by a write since, and knows nothing until marked again.
+ */
+const PRESENT = '~present';
 
 /** Positions outlive any lag a replica may serve reads with (REPLICA_MAX_LAG_MS is at most a minute). */
 const KEY_TTL_MS = 10 * 60_000;
@@ -48,7 +59,15 @@ const KEY_TTL_MS = 10 * 60_000;
 /** One process's positions (a subgraph that runs as one process without Redis). */
 export class MemoryWalPositions implements WalPositions {
   private readonly positions = new Map<string, number>();
-  private trimmed = 0;
+  /** Nothing is known until the first mark (what was written before this process started is not). */
+  private trimmed = Number.POSITIVE_INFINITY;
+  private marked = false;
+
+  async mark(lsn: number): Promise<void> {
+    if (this.marked) return;
+    this.marked = true;
+    this.trimmed = lsn;
+  }
 
   async record(tags: readonly string[], lsn: number): Promise<void> {
     for (const tag of tags) if ((this.positions.get(tag) ?? -1) < lsn) this.positions.set(tag, lsn);
@@ -67,15 +86,18 @@ export class MemoryWalPositions implements WalPositions {
   }
 
   async trim(lsn: number): Promise<void> {
-    if (lsn <= this.trimmed) return;
+    if (!this.marked || lsn <= this.trimmed) return;
     this.trimmed = lsn;
     for (const [tag, at] of this.positions) if (at < lsn) this.positions.delete(tag);
   }
 }
 
+/** After a failure or a timeout, Redis is not asked for this long (reads go to the primary meanwhile). */
+const SKIP_AFTER_FAILURE_MS = 250;
+
 /**
  * Positions in a Redis sorted set. Every call is bounded by `timeoutMs`; a failure makes the store
- * skip Redis for a second (reads then go to the primary: unknown positions are never guessed).
+ * skip Redis for a moment (reads then go to the primary: unknown positions are never guessed).
  */
 export class RedisWalPositions implements WalPositions {
   private downUntil = 0;
@@ -98,12 +120,24 @@ export class RedisWalPositions implements WalPositions {
   async since(lsn: number): Promise<ReadonlySet<string> | null> {
     if (Date.now() < this.downUntil) return null;
     try {
-      const tags = await this.attempt(this.client.zRangeByScore(this.key, `(${lsn}`, '+inf', { LIMIT: { offset: 0, count: SINCE_LIMIT + 1 } }), this.timeoutMs);
-      if (tags.length > SINCE_LIMIT || tags.includes(TRIMMED)) return null;
-      return new Set(tags.map(String));
+      // One command: the tags above lsn, with the trim mark if it is above lsn too, and the
+      // presence mark (at +inf, so always in range) unless the positions were lost.
+      const found = await this.attempt(this.client.zRangeByScore(this.key, `(${lsn}`, '+inf', { LIMIT: { offset: 0, count: SINCE_LIMIT + 3 } }), this.timeoutMs);
+      const tags = found.map(String);
+      if (tags.at(-1) !== PRESENT || tags.includes(TRIMMED) || tags.length > SINCE_LIMIT + 1) return null;
+      tags.pop();
+      return new Set(tags);
     } catch {
       return null;
     }
+  }
+
+  async mark(lsn: number): Promise<void> {
+    // NX: only where there is no mark; one that exists says the positions above it are all here.
+    await this.attempt(
+      this.client.multi().zAdd(this.key, [{ score: lsn, value: TRIMMED }, { score: Number.POSITIVE_INFINITY, value: PRESENT }], { condition: 'NX' }).pExpire(this.key, KEY_TTL_MS).exec(),
+      Math.max(500, this.timeoutMs),
+    );
   }
 
   async trim(lsn: number): Promise<void> {
@@ -119,7 +153,7 @@ export class RedisWalPositions implements WalPositions {
     try {
       return await within(work, ms, 'redis');
     } catch (error) {
-      this.downUntil = Date.now() + 1000;
+      this.downUntil = Date.now() + SKIP_AFTER_FAILURE_MS;
       throw error;
     }
   }

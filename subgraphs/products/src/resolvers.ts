@@ -57,7 +57,9 @@ export const resolvers: Resolvers = {
       const { price, ...rest } = parsed.data;
       try {
         const product = await repository.createProduct({ ...rest, priceCents: price });
-        await cache.purge([PRODUCT_LISTS]);
+        // Its own tag too: nothing cached carries it yet, but a read replica that has not replayed
+        // the insert must not answer for it ("no such product" right after it was created).
+        await cache.purge([entityTag('Product', product.id), PRODUCT_LISTS]);
         return { product, userErrors: [] };
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
