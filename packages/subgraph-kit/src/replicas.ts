@@ -51,6 +51,12 @@ export type ReplicaState = 'starting' | 'ok' | 'lagging' | 'down';
 /** Why a read that could have used a replica ran on the primary (db_replica_fallbacks_total{reason}). */
 export type FallbackReason = 'down' | 'lagging' | 'unreplayed_write' | 'positions_unknown' | 'replica_error';
 
+/** What is known about write positions: the tags written since a replay position, or null (unknown). */
+type Written = ReadonlySet<string> | null;
+
+/** A read's replica and the positions asked for it (ReadRouter.prepare), or why it goes to the primary. */
+export type PreparedRead = { readonly replica: Replica; readonly written: Promise<Written> | Written } | { readonly replica: null; readonly reason: FallbackReason };
+
 export interface ReadRouterOptions {
   link: ReplicaLink;
   /** Where writes leave their positions; shared by every process of the subgraph (Redis), else memory. */
@@ -66,7 +72,8 @@ export interface ReadRouterOptions {
   replayFreshMs?: number;
 }
 
-interface Replica {
+/** One replica as this process sees it. */
+export interface Replica {
   readonly index: number;
   state: ReplicaState;
   /** Replay position as last seen (only grows: replay never goes back). */
@@ -154,21 +161,35 @@ export class ReadRouter {
   }
 
   /**
+   * Picks the replica for a read about to be made and asks for the positions written since its
+   * replay position, now: a caller that talks to Redis anyway just before the read (the entity
+   * cache's lookup) sends both in the same round trip. Null without a healthy replica (or in
+   * background work): the read goes to the primary.
+   */
+  prepare(): PreparedRead | null {
+    if (inBackground()) return null;
+    const replica = this.pick();
+    if (!replica) return { replica: null, reason: this.replicas.some((r) => r.state === 'lagging') ? 'lagging' : 'down' };
+    const replayed = replica.replayed;
+    if (Date.now() - replica.seenAt > this.replayFreshMs) this.refresh(replica);
+    const written = this.positions instanceof MemoryWalPositions ? this.positions.peek(replayed) : this.positions.since(replayed);
+    if (written instanceof Promise) written.catch(() => {});
+    return { replica, written };
+  }
+
+  /**
    * Runs `fetch` (a read, safe to send twice) on a replica if that replica has replayed every write
    * that purged one of `tags` or of `resultTags(answer)`; else on the primary. Background work
    * (relay, consumers) and reads outside any scope always use the primary.
    */
-  async read<T>(tags: readonly string[], fetch: () => Promise<T>, resultTags?: (answer: T) => Iterable<string>): Promise<T> {
-    if (inBackground()) return fetch();
-    const replica = this.pick();
-    if (!replica) return this.onPrimary(fetch, this.replicas.some((r) => r.state === 'lagging') ? 'lagging' : 'down');
-    const replayed = replica.replayed;
-    if (Date.now() - replica.seenAt > this.replayFreshMs) this.refresh(replica);
-    const peeked = this.positions instanceof MemoryWalPositions ? this.positions.peek(replayed) : undefined;
-    if (peeked !== undefined && !clear(peeked, tags)) return this.onPrimary(fetch, peeked === null ? 'positions_unknown' : 'unreplayed_write');
+  async read<T>(tags: readonly string[], fetch: () => Promise<T>, resultTags?: (answer: T) => Iterable<string>, prepared: PreparedRead | null = this.prepare()): Promise<T> {
+    if (!prepared) return fetch();
+    if (prepared.replica === null) return this.onPrimary(fetch, prepared.reason);
+    const { replica, written } = prepared;
+    // Known at once (memory): no replica statement for a read that would not be kept.
+    if (!(written instanceof Promise) && !clear(written, tags)) return this.onPrimary(fetch, written === null ? 'positions_unknown' : 'unreplayed_write');
     // The replica's answer and the positions written since its replay position, side by side: the
     // check costs no round trip of its own on the read's path.
-    const written = peeked !== undefined ? Promise.resolve(peeked) : this.positions.since(replayed);
     const scope: ReadScope = { replica: replica.index, failed: (error) => this.failed(replica, error) };
     const onReplica = readScope.run(scope, async () => await fetch());
     onReplica.catch(() => {}); // observed below, unless the positions already sent the read elsewhere

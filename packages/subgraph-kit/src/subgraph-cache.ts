@@ -57,6 +57,8 @@ export class SubgraphCache {
     if (cache && valid.length > 0) {
       const keys = valid.map((id) => `${this.namespace}:${type}:${id}`);
       // The clock is read before the database, so a write that commits meanwhile refuses our set.
+      // With replicas, the write positions for a miss are asked in the same round trip.
+      const prepared = this.reads?.prepare() ?? null;
       const [startedAt, cached] = await Promise.all([cache.clock(), cache.get(keys)]);
       if (cached === null) this.counters.requests.inc({ layer: 'entity', result: 'bypass' }, valid.length);
       const missing = valid.filter((id, i) => {
@@ -72,7 +74,8 @@ export class SubgraphCache {
       if (missing.length > 0) {
         // Filled from an answer read.read() has checked: a replica's only if it had replayed every
         // write to these rows, so no purge is undone by a lagging replica.
-        for (const row of await this.read(missing.map((id) => entityTag(type, id)), () => fetch(missing))) {
+        const fetched = this.reads ? this.reads.read(missing.map((id) => entityTag(type, id)), () => fetch(missing), undefined, prepared) : fetch(missing);
+        for (const row of await fetched) {
           found.set(row.id, row);
           if (startedAt !== null && cached !== null) {
             void cache.set({ key: `${this.namespace}:${type}:${row.id}`, value: encodeRow(row), ttlMs: this.ttlMs, tags: [entityTag(type, row.id)], readStartedAt: startedAt }).then((stored) => {
