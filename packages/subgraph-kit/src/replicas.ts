@@ -163,8 +163,8 @@ export class ReadRouter {
   /**
    * Picks the replica for a read about to be made and asks for the positions written since its
    * replay position, now: a caller that talks to Redis anyway just before the read (the entity
-   * cache's lookup) sends both in the same round trip. Null without a healthy replica (or in
-   * background work): the read goes to the primary.
+   * cache's lookup) sends both in the same round trip. Null in background work (the read goes to
+   * the primary, uncounted); without a healthy replica, the reason it goes to the primary.
    */
   prepare(): PreparedRead | null {
     if (inBackground()) return null;

@@ -57,9 +57,12 @@ export class SubgraphCache {
     if (cache && valid.length > 0) {
       const keys = valid.map((id) => `${this.namespace}:${type}:${id}`);
       // The clock is read before the database, so a write that commits meanwhile refuses our set.
-      // With replicas, the write positions for a miss are asked in the same round trip.
+      const lookup = Promise.all([cache.clock(), cache.get(keys)]);
+      // With replicas, the write positions for a miss are asked in the same round trip, and after
+      // the clock (commands on one connection run in order): a write whose position they miss
+      // recorded it after them, so purged after our clock, and its purge refuses our set.
       const prepared = this.reads?.prepare() ?? null;
-      const [startedAt, cached] = await Promise.all([cache.clock(), cache.get(keys)]);
+      const [startedAt, cached] = await lookup;
       if (cached === null) this.counters.requests.inc({ layer: 'entity', result: 'bypass' }, valid.length);
       const missing = valid.filter((id, i) => {
         const text = cached?.[i];
