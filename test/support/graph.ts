@@ -89,9 +89,20 @@ export async function metricValue(graphqlUrl: string, name: string, labels: Reco
   return Number(line.split(' ').at(-1));
 }
 
+/** The sum of every series of a metric whose labels include these (e.g. sql_statements_total over both targets). */
+export async function metricSum(graphqlUrl: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = await (await fetch(graphqlUrl.replace(/\/graphql$/, '/metrics'))).text();
+  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
+  return text
+    .split('\n')
+    .filter((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && wanted.every((label) => l.includes(label)))
+    .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+}
+
 export type SubgraphName = 'users' | 'products' | 'orders';
 
-export type GraphDatabase = { kind: 'postgres'; template: string } | { kind: 'pglite' };
+/** `template`: a clone of the run's seeded template; `url`: a database someone else made (and drops), e.g. on a primary with replicas. */
+export type GraphDatabase = { kind: 'postgres'; template: string } | { kind: 'postgres'; url: string } | { kind: 'pglite' };
 
 export interface TestKeys {
   jwtSecret: string;
@@ -129,7 +140,7 @@ export async function startGraph(database: GraphDatabase, options: GraphOptions 
   if (database.kind === 'postgres') {
     keys = testKeys();
     gatewayEnv = { JWT_SECRET: keys.jwtSecret, IDENTITY_PRIVATE_KEY: keys.identityPrivateKey };
-    const clone = await cloneDatabase(database.template);
+    const clone = 'template' in database ? await cloneDatabase(database.template) : { url: database.url, drop: async () => {} };
     dbUrl = clone.url;
     env = { NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: dbUrl, MIGRATE_ON_START: 'true', SEED_ON_START: 'false', IDENTITY_PUBLIC_KEY: keys.identityPublicKey };
     cleanup = clone.drop;
@@ -214,7 +225,7 @@ export async function startGraph(database: GraphDatabase, options: GraphOptions 
       redisPrefix: cacheEnv.CACHE_PREFIX ?? null,
       dataDir,
       query: (query, variables, headers) => postGraphQL(gatewayUrl, query, variables, headers),
-      sqlStatements: async () => (await Promise.all(Object.values(subgraphUrls).map((url) => metricValue(url, 'sql_statements_total', { source: 'request' })))).reduce((a, b) => a + b, 0),
+      sqlStatements: async () => (await Promise.all(Object.values(subgraphUrls).map((url) => metricSum(url, 'sql_statements_total', { source: 'request' })))).reduce((a, b) => a + b, 0),
       stop,
       stopSubgraph: async (name) => {
         const service = running.get(name);

@@ -1,7 +1,7 @@
 // Prometheus metrics, one registry per service (the embedded graph runs four services in one
 // process, so nothing goes into prom-client's global registry).
 import type { ApolloServerPlugin } from '@apollo/server';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { droppedLogLines } from './logger.js';
 
 export interface ServiceMetrics {
@@ -37,11 +37,36 @@ export function createMetrics(service: string, options: { processMetrics?: boole
 
 /** sql_statements_total: every SQL statement a subgraph sends, counted at the driver adapter. */
 /** source: "request" (sent while serving a request) or "background" (relay, consumers, sweeps). */
-export function sqlStatementsCounter(registry: Registry): Counter<'source'> {
-  const counter = new Counter({ name: 'sql_statements_total', help: 'SQL statements sent to the database, by source (request, or background work such as the outbox relay and event consumers).', labelNames: ['source'] as const, registers: [registry] });
-  counter.inc({ source: 'request' }, 0);
-  counter.inc({ source: 'background' }, 0);
+/** target: "primary" or "replica" (a streaming read replica, ADR 0005). */
+export function sqlStatementsCounter(registry: Registry): Counter<'source' | 'target'> {
+  const counter = new Counter({
+    name: 'sql_statements_total',
+    help: 'SQL statements sent to the database, by source (request, or background work such as the outbox relay and event consumers) and target (primary, or a read replica).',
+    labelNames: ['source', 'target'] as const,
+    registers: [registry],
+  });
+  for (const source of ['request', 'background']) for (const target of ['primary', 'replica']) counter.inc({ source, target }, 0);
   return counter;
+}
+
+/** db_replica_lag_seconds{replica}: how far each read replica is behind its primary (replica = its index, never its URL). */
+export function replicaLagGauge(registry: Registry): Gauge<'replica'> {
+  return new Gauge({
+    name: 'db_replica_lag_seconds',
+    help: 'How far a read replica is behind its primary: 0 when it has replayed everything the primary had written, else the age of its last replayed transaction (growing while it is unreachable).',
+    labelNames: ['replica'] as const,
+    registers: [registry],
+  });
+}
+
+/** db_replica_fallbacks_total{reason}: reads that could have used a replica and ran on the primary. */
+export function replicaFallbacksCounter(registry: Registry): Counter<'reason'> {
+  return new Counter({
+    name: 'db_replica_fallbacks_total',
+    help: 'Reads sent to the primary instead of a replica, by reason: down, lagging (over REPLICA_MAX_LAG_MS), unreplayed_write (the replica had not replayed a write the read concerns), positions_unknown (write positions unreadable), replica_error (the statement failed there).',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
 }
 
 /** Times every GraphQL request into http_request_duration_seconds{operation,outcome}. */

@@ -17,6 +17,19 @@ describe('subgraphConfig', () => {
     expect(own.database).toEqual({ kind: 'postgres', url: 'postgres://u@other/users_db', schema: 'accounts' });
   });
 
+  it('takes read replicas as comma-separated URLs, per subgraph or shared, in the primary\'s schema; none by default', () => {
+    expect(subgraphConfig('products', { DATABASE_URL: 'postgresql://u@db/shop' }).database).not.toHaveProperty('replicas');
+    const shared = subgraphConfig('products', { DATABASE_URL: 'postgresql://u@db/shop', DATABASE_REPLICA_URL: 'postgresql://u@r1/shop, postgresql://u@r2/shop' });
+    expect(shared.database).toEqual({ kind: 'postgres', url: 'postgresql://u@db/shop', schema: 'products', replicas: ['postgresql://u@r1/shop', 'postgresql://u@r2/shop'] });
+    expect(shared.replicaMaxLagMs).toBe(5000);
+    const own = subgraphConfig('orders', { DATABASE_URL: 'postgresql://u@db/shop', DATABASE_REPLICA_URL: 'postgresql://u@r1/shop', ORDERS_DATABASE_REPLICA_URL: 'postgresql://u@r9/shop?schema=ignored', REPLICA_MAX_LAG_MS: '800' });
+    expect(own.database).toMatchObject({ schema: 'orders', replicas: ['postgresql://u@r9/shop'] });
+    expect(own.replicaMaxLagMs).toBe(800);
+    // The embedded database has no replicas; a bad URL is named.
+    expect(() => subgraphConfig('users', { DATABASE_REPLICA_URL: 'postgresql://u@r1/shop' })).toThrow(/DATABASE_REPLICA_URL: needs USERS_DATABASE_URL or DATABASE_URL/);
+    expect(() => subgraphConfig('users', { DATABASE_URL: 'postgresql://u@db/shop', USERS_DATABASE_REPLICA_URL: 'postgresql://u@r1/shop,mysql://x' })).toThrow(/USERS_DATABASE_REPLICA_URL/);
+  });
+
   it('lists every problem at once', () => {
     let error: unknown;
     try {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { SubgraphName } from '@commerce/db/sql-runner';
 import { type CacheConfig, cacheConfigOf, cacheEnv } from '@commerce/platform/cache-config';
 import { DEFAULT_POOL_SIZE, type DatabaseTarget } from './database.js';
-import { booleanFlag, logBufferBytes, logLevel, nodeEnv, parseEnv, port, postgresUrl, type ProcessConfig } from '@commerce/platform/env';
+import { booleanFlag, ConfigError, logBufferBytes, logLevel, nodeEnv, parseEnv, port, postgresUrl, type ProcessConfig } from '@commerce/platform/env';
 import { SHUTDOWN_FITS_ISSUE, type ShutdownConfig, shutdownConfigOf, shutdownEnv, shutdownFits } from '@commerce/platform/shutdown';
 import { type TracingConfig, tracingConfig, tracingEnv } from '@commerce/platform/tracing';
 
@@ -13,8 +13,13 @@ export const DEFAULT_PORTS: Record<SubgraphName, number> = { users: 4001, produc
 export interface SubgraphConfig extends ProcessConfig {
   name: SubgraphName;
   database: DatabaseTarget;
-  /** PostgreSQL connections this process may hold (DATABASE_POOL_SIZE); replicas × this must fit max_connections. */
+  /**
+   * PostgreSQL connections per pool (DATABASE_POOL_SIZE): the primary's pool and each read
+   * replica's; processes × this must fit each server's max_connections.
+   */
   databasePoolSize: number;
+  /** REPLICA_MAX_LAG_MS: a read replica further behind than this gets no reads until it catches up. */
+  replicaMaxLagMs: number;
   /** Apply pending migrations at start (idempotent). */
   migrateOnStart: boolean;
   /** Write the deterministic seed at start when the tables are empty. */
@@ -45,6 +50,13 @@ export interface SagaConfig {
   relayIntervalMs: number;
 }
 
+/** One or more PostgreSQL URLs, comma-separated (read replicas). */
+const postgresUrlList = z
+  .string()
+  .transform((text) => text.split(',').map((url) => url.trim()).filter((url) => url !== ''))
+  .pipe(z.array(postgresUrl).min(1, 'at least one postgres:// URL'))
+  .optional();
+
 /**
  * Every variable a subgraph reads, for deployment files to be checked against (test/deploy.test.ts):
  * subgraphConfig parses with it, so a variable it does not name has no effect.
@@ -61,6 +73,11 @@ export const subgraphEnvSchema = z.object({
   USERS_DATABASE_URL: postgresUrl.optional(),
   PRODUCTS_DATABASE_URL: postgresUrl.optional(),
   ORDERS_DATABASE_URL: postgresUrl.optional(),
+  DATABASE_REPLICA_URL: postgresUrlList,
+  USERS_DATABASE_REPLICA_URL: postgresUrlList,
+  PRODUCTS_DATABASE_REPLICA_URL: postgresUrlList,
+  ORDERS_DATABASE_REPLICA_URL: postgresUrlList,
+  REPLICA_MAX_LAG_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(DEFAULT_POOL_SIZE),
   MIGRATE_ON_START: booleanFlag(true),
   SEED_ON_START: z.enum(['true', 'false', '1', '0']).optional(),
@@ -89,11 +106,19 @@ const dataDirOf = (env: z.infer<typeof subgraphEnvSchema>, cwd: string): string 
 export function databaseTarget(name: SubgraphName, env: z.infer<typeof subgraphEnvSchema>, cwd: string): DatabaseTarget {
   const own = env[`${name.toUpperCase()}_DATABASE_URL` as 'USERS_DATABASE_URL'];
   const shared = env.DATABASE_URL;
+  const ownReplicas = env[`${name.toUpperCase()}_DATABASE_REPLICA_URL` as 'USERS_DATABASE_REPLICA_URL'];
+  const replicaUrls = ownReplicas ?? env.DATABASE_REPLICA_URL;
   if (own ?? shared) {
     const url = new URL((own ?? shared) as string);
     const schemaName = url.searchParams.get('schema') ?? (own ? 'public' : name);
     url.searchParams.delete('schema');
-    return { kind: 'postgres', url: url.toString(), schema: schemaName };
+    // A streaming replica is a copy of the whole primary: its schema is the primary's.
+    const replicas = (replicaUrls ?? []).map((replicaUrl) => {
+      const replica = new URL(replicaUrl);
+      replica.searchParams.delete('schema');
+      return replica.toString();
+    });
+    return { kind: 'postgres', url: url.toString(), schema: schemaName, ...(replicas.length > 0 ? { replicas } : {}) };
   }
   return { kind: 'pglite', dataDir: join(dataDirOf(env, cwd), name) };
 }
@@ -101,6 +126,12 @@ export function databaseTarget(name: SubgraphName, env: z.infer<typeof subgraphE
 export function subgraphConfig(name: SubgraphName, env: Record<string, string | undefined> = process.env, cwd = process.cwd()): SubgraphConfig {
   const parsed = parseEnv(subgraphEnvSchema, env);
   const database = databaseTarget(name, parsed, cwd);
+  const replicaVariable = `${name.toUpperCase()}_DATABASE_REPLICA_URL` as 'USERS_DATABASE_REPLICA_URL';
+  if (database.kind === 'pglite' && (parsed[replicaVariable] ?? parsed.DATABASE_REPLICA_URL)) {
+    // The embedded database has no replicas: they need a PostgreSQL primary.
+    const variable = parsed[replicaVariable] ? replicaVariable : 'DATABASE_REPLICA_URL';
+    throw new ConfigError([`${variable}: needs ${name.toUpperCase()}_DATABASE_URL or DATABASE_URL (read replicas of a PostgreSQL primary)`]);
+  }
   return {
     name,
     nodeEnv: parsed.NODE_ENV,
@@ -111,6 +142,7 @@ export function subgraphConfig(name: SubgraphName, env: Record<string, string | 
     shutdown: shutdownConfigOf(parsed),
     database,
     databasePoolSize: parsed.DATABASE_POOL_SIZE,
+    replicaMaxLagMs: parsed.REPLICA_MAX_LAG_MS,
     migrateOnStart: parsed.MIGRATE_ON_START,
     seedOnStart: parsed.SEED_ON_START === undefined ? database.kind === 'pglite' : ['true', '1'].includes(parsed.SEED_ON_START),
     dataDir: dataDirOf(parsed, cwd),

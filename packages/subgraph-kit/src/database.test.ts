@@ -1,5 +1,7 @@
+import type { SqlDriverAdapter, SqlDriverAdapterFactory, SqlQuery } from '@prisma/driver-adapter-utils';
 import { describe, expect, it } from 'vitest';
-import { isConnectionLost, isRead } from './database.js';
+import { isConnectionLost, isRead, routingFactory } from './database.js';
+import { readScope } from './replicas.js';
 
 describe('isConnectionLost: which failures a read may be sent again for', () => {
   it('knows a connection the server closed, however the driver and Prisma wrap it', () => {
@@ -32,5 +34,71 @@ describe('isRead: which statements may be sent twice', () => {
     expect(isRead('SELECT id FROM outbox WHERE published_at IS NULL FOR UPDATE SKIP LOCKED')).toBe(false);
     expect(isRead('WITH moved AS (UPDATE products SET stock = stock - 1 RETURNING id) SELECT * FROM moved')).toBe(false);
     expect(isRead(undefined)).toBe(false);
+  });
+});
+
+describe('routingFactory: what goes to a replica', () => {
+  /** A stand-in adapter that notes where each call went; `failing` makes its queries throw. */
+  function server(name: string, log: string[], failing = false): SqlDriverAdapterFactory {
+    const answer = async (method: string, query: SqlQuery) => {
+      log.push(`${name} ${method} ${query.sql}`);
+      if (failing) throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+      return method === 'executeRaw' ? 1 : { columnNames: [], columnTypes: [], rows: [] };
+    };
+    return {
+      provider: 'postgres',
+      adapterName: 'test',
+      connect: async () =>
+        ({
+          provider: 'postgres',
+          adapterName: 'test',
+          queryRaw: (query: SqlQuery) => answer('queryRaw', query),
+          executeRaw: (query: SqlQuery) => answer('executeRaw', query),
+          executeScript: async (script: string) => void log.push(`${name} executeScript ${script}`),
+          startTransaction: async () => {
+            log.push(`${name} BEGIN`);
+            return { provider: 'postgres', adapterName: 'test', options: { usePhantomQuery: false }, queryRaw: (query: SqlQuery) => answer('tx.queryRaw', query), executeRaw: (query: SqlQuery) => answer('tx.executeRaw', query), commit: async () => {}, rollback: async () => {} };
+          },
+          dispose: async () => void log.push(`${name} dispose`),
+        }) as unknown as SqlDriverAdapter,
+    };
+  }
+  const q = (sql: string): SqlQuery => ({ sql, args: [], argTypes: [] });
+  const inScope = <T>(work: () => Promise<T>, failed: unknown[] = []) => readScope.run({ replica: 0, failed: (error) => void failed.push(error) }, work);
+
+  it('inside a read scope: reads to the replica; writes, `… RETURNING` writes in a WITH, locking reads and transactions to the primary', async () => {
+    const log: string[] = [];
+    const adapter = await routingFactory(server('primary', log), [server('replica', log)]).connect();
+    await inScope(async () => {
+      await adapter.queryRaw(q('SELECT "id" FROM "products" WHERE "id" = ANY($1)'));
+      await adapter.queryRaw(q('WITH key AS (INSERT INTO idempotency_keys (user_id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING order_id) SELECT * FROM key'));
+      await adapter.queryRaw(q('UPDATE orders SET status = $1 WHERE id = $2 RETURNING id'));
+      await adapter.queryRaw(q('SELECT id FROM products WHERE id = ANY($1) ORDER BY id FOR UPDATE'));
+      await adapter.executeRaw(q('DELETE FROM idempotency_keys WHERE created_at < $1'));
+      const tx = await adapter.startTransaction();
+      await tx.queryRaw(q('SELECT 1'));
+    });
+    await adapter.queryRaw(q('SELECT 2')); // no scope: the primary
+    expect(log).toEqual([
+      'replica queryRaw SELECT "id" FROM "products" WHERE "id" = ANY($1)',
+      'primary queryRaw WITH key AS (INSERT INTO idempotency_keys (user_id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING order_id) SELECT * FROM key',
+      'primary queryRaw UPDATE orders SET status = $1 WHERE id = $2 RETURNING id',
+      'primary queryRaw SELECT id FROM products WHERE id = ANY($1) ORDER BY id FOR UPDATE',
+      'primary executeRaw DELETE FROM idempotency_keys WHERE created_at < $1',
+      'primary BEGIN',
+      'primary tx.queryRaw SELECT 1',
+      'primary queryRaw SELECT 2',
+    ]);
+    await adapter.dispose();
+    expect(log.slice(-2).sort()).toEqual(['primary dispose', 'replica dispose']);
+  });
+
+  it('a read that fails on the replica is reported and answered by the primary', async () => {
+    const log: string[] = [];
+    const failed: unknown[] = [];
+    const adapter = await routingFactory(server('primary', log), [server('replica', log, true)]).connect();
+    await inScope(() => adapter.queryRaw(q('SELECT 1')), failed);
+    expect(log).toEqual(['replica queryRaw SELECT 1', 'primary queryRaw SELECT 1']);
+    expect(failed).toHaveLength(1);
   });
 });

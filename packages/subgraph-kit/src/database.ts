@@ -1,18 +1,27 @@
 // Chooses the database driver once, at start: embedded PGlite (the zero-setup default) or
-// PostgreSQL through node-postgres. Both give Prisma a driver adapter, wrapped so that every
-// SQL statement sent is counted (sql_statements_total), and a raw runner for migrations and seeds.
+// PostgreSQL through node-postgres, optionally with streaming read replicas. Both give Prisma a
+// driver adapter, wrapped so that every SQL statement sent is counted (sql_statements_total, by
+// the server it went to), and a raw runner for migrations and seeds. With replicas, the adapter
+// Prisma gets sends a read to a replica only inside a read scope (replicas.ts decides which reads
+// may go, and checks the answer); every other statement goes to the primary.
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
-import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import type { SqlDriverAdapter, SqlDriverAdapterFactory, SqlQuery } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { SqlRunner } from '@commerce/db/sql-runner';
-import { currentDeadline, DeadlineExceededError, timeLeft } from '@commerce/platform/deadline';
+import { currentDeadline, DeadlineExceededError, isDeadlineExceeded, timeLeft } from '@commerce/platform/deadline';
+import { readScope, type ReplicaLink } from './replicas.js';
+import { parseLsn } from './wal-positions.js';
 
 export type DatabaseTarget =
   | { kind: 'pglite'; dataDir: string }
-  | { kind: 'postgres'; url: string; schema: string };
+  /** `replicas`: streaming replicas of that primary (same schema), for reads (ADR 0005). */
+  | { kind: 'postgres'; url: string; schema: string; replicas?: readonly string[] };
+
+/** Where a statement went: sql_statements_total's `target`. */
+export type StatementTarget = 'primary' | 'replica';
 
 export interface Database {
   readonly target: DatabaseTarget;
@@ -20,8 +29,10 @@ export interface Database {
   readonly adapter: SqlDriverAdapterFactory;
   /** A single-connection raw runner (transactions work across calls); for migrations and seeds. */
   runner(): Promise<SqlRunner & { release(): Promise<void> }>;
-  /** True when the database answers a trivial query. */
+  /** True when the database (the primary) answers a trivial query. */
   ping(): Promise<boolean>;
+  /** What the read router asks the primary and the replicas; null without replicas. */
+  readonly replicas: ReplicaLink | null;
   close(): Promise<void>;
 }
 
@@ -195,6 +206,7 @@ function openPglite(dataDir: string, onStatement: () => void): Database {
     adapter: countingFactory(turnsFactory(new PrismaPGlite(client)), onStatement),
     runner: async () => ({ ...runner, release: async () => {} }),
     ping: async () => client.query('SELECT 1').then(() => true, () => false),
+    replicas: null,
     close: () => client.close(),
   };
 }
@@ -234,13 +246,92 @@ class DeadlinePool extends pg.Pool {
   }
 }
 
-function openPostgres(url: string, schema: string, onStatement: () => void, poolSize: number): Database {
-  const config = { connectionString: url, options: `-c search_path=${quoteIdent(schema)}` };
+/**
+ * The adapter Prisma gets when there are replicas: the primary's, except that a read (isRead)
+ * outside a transaction inside a read scope goes to the scope's replica. A read that fails there is
+ * sent to the primary instead (reads may be sent twice), so a replica going away costs no request.
+ */
+export function routingFactory(primary: SqlDriverAdapterFactory, replicas: readonly SqlDriverAdapterFactory[]): SqlDriverAdapterFactory {
+  return {
+    provider: primary.provider,
+    adapterName: primary.adapterName,
+    connect: async () => {
+      const main = await primary.connect();
+      const others = await Promise.all(replicas.map((replica) => replica.connect()));
+      const queryRaw = async (query: SqlQuery) => {
+        const scope = readScope.getStore();
+        const replica: SqlDriverAdapter | undefined = scope && isRead(query.sql) ? others[scope.replica] : undefined;
+        if (!scope || !replica) return main.queryRaw(query);
+        try {
+          return await replica.queryRaw(query);
+        } catch (error) {
+          if (isDeadlineExceeded(error)) throw error;
+          scope.failed(error);
+          return main.queryRaw(query);
+        }
+      };
+      const dispose = async () => void (await Promise.all([main.dispose(), ...others.map((other) => other.dispose())]));
+      return new Proxy(main, {
+        get(object, property) {
+          if (property === 'queryRaw') return queryRaw;
+          if (property === 'dispose') return dispose;
+          const value: unknown = Reflect.get(object, property, object);
+          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(object) : value;
+        },
+      });
+    },
+  };
+}
+
+/** A replica that does not answer within this long is taken for down (its reads go to the primary). */
+const REPLICA_CONNECT_TIMEOUT_MS = 1000;
+
+function openPostgres(target: Extract<DatabaseTarget, { kind: 'postgres' }>, onStatement: (target: StatementTarget) => void, poolSize: number): Database {
+  const { url, schema } = target;
+  const configOf = (connectionString: string) => ({ connectionString, options: `-c search_path=${quoteIdent(schema)}` });
+  const config = configOf(url);
   const pool = new DeadlinePool({ ...config, max: poolSize, connectionTimeoutMillis: 5000 });
   pool.on('error', () => {}); // an idle client dropped by the server: the pool replaces it
+  // DATABASE_POOL_SIZE applies to each pool: the primary's and every replica's.
+  const replicaPools = (target.replicas ?? []).map((replicaUrl) => {
+    const replicaPool = new DeadlinePool({ ...configOf(replicaUrl), max: poolSize, connectionTimeoutMillis: REPLICA_CONNECT_TIMEOUT_MS });
+    replicaPool.on('error', () => {});
+    return replicaPool;
+  });
+  const toPrimary = () => onStatement('primary');
+  const toReplica = () => onStatement('replica');
+  const primaryAdapter = countingFactory(new PrismaPg(pool, { schema }), toPrimary, poolSize + 1);
+  // A read that fails on a replica is not retried there: the routing adapter sends it to the primary.
+  const replicaAdapters = replicaPools.map((replicaPool) => countingFactory(new PrismaPg(replicaPool, { schema }), toReplica));
+  const one = async <T>(on: pg.Pool, count: () => void, sql: string): Promise<T> => {
+    count();
+    return (await on.query(sql)).rows[0] as T;
+  };
+  const system = '(SELECT system_identifier FROM pg_control_system())::text AS system';
+  const replicas: ReplicaLink | null = replicaPools.length === 0 ? null : {
+    count: replicaPools.length,
+    commitPosition: async () => parseLsn((await one<{ lsn: string }>(pool, toPrimary, 'SELECT pg_current_wal_insert_lsn()::text AS lsn')).lsn),
+    primary: async () => {
+      const row = await one<{ written: string; inserted: string; system: string }>(pool, toPrimary, `SELECT pg_current_wal_lsn()::text AS written, pg_current_wal_insert_lsn()::text AS inserted, ${system}`);
+      return { written: parseLsn(row.written), inserted: parseLsn(row.inserted), system: row.system };
+    },
+    probe: async (index) => {
+      const replicaPool = replicaPools[index];
+      if (!replicaPool) throw new Error(`no replica ${index}`);
+      const row = await one<{ recovering: boolean; replayed: string | null; age_ms: number | null; system: string }>(
+        replicaPool,
+        toReplica,
+        `SELECT pg_is_in_recovery() AS recovering, pg_last_wal_replay_lsn()::text AS replayed,
+                (EXTRACT(EPOCH FROM clock_timestamp() - pg_last_xact_replay_timestamp()) * 1000)::float8 AS age_ms, ${system}`,
+      );
+      // A promoted replica (or a primary given as one) replays nothing: it is not a replica of ours.
+      if (!row.recovering || row.replayed === null) throw new Error(`replica ${index} is not in recovery`);
+      return { replayed: parseLsn(row.replayed), ageMs: Math.max(0, row.age_ms ?? 0), system: row.system };
+    },
+  };
   return {
-    target: { kind: 'postgres', url, schema },
-    adapter: countingFactory(new PrismaPg(pool, { schema }), onStatement, poolSize + 1),
+    target,
+    adapter: replicaAdapters.length === 0 ? primaryAdapter : routingFactory(primaryAdapter, replicaAdapters),
     runner: async () => {
       const client = new pg.Client(config);
       await client.connect();
@@ -252,16 +343,17 @@ function openPostgres(url: string, schema: string, onStatement: () => void, pool
       };
     },
     ping: async () => pool.query('SELECT 1').then(() => true, () => false),
-    close: () => pool.end(),
+    replicas,
+    close: async () => void (await Promise.all([pool.end(), ...replicaPools.map((replicaPool) => replicaPool.end())])),
   };
 }
 
-/** Connections per process when DATABASE_POOL_SIZE is not set. */
+/** Connections per pool (the primary's, and each replica's) when DATABASE_POOL_SIZE is not set. */
 export const DEFAULT_POOL_SIZE = 10;
 
-export function openDatabase(target: DatabaseTarget, options: { onStatement?: () => void; poolSize?: number } = {}): Database {
+export function openDatabase(target: DatabaseTarget, options: { onStatement?: (target: StatementTarget) => void; poolSize?: number } = {}): Database {
   const onStatement = options.onStatement ?? (() => {});
   return target.kind === 'pglite'
-    ? openPglite(target.dataDir, onStatement)
-    : openPostgres(target.url, target.schema, onStatement, options.poolSize ?? DEFAULT_POOL_SIZE);
+    ? openPglite(target.dataDir, () => onStatement('primary'))
+    : openPostgres(target, onStatement, options.poolSize ?? DEFAULT_POOL_SIZE);
 }

@@ -7,6 +7,7 @@ import type { CacheCounters } from '@commerce/platform/metrics';
 import { entityTag } from '@commerce/platform/cache-tags';
 import { isUuid } from './scalars.js';
 import { oneByKey } from './loaders.js';
+import type { ReadRouter } from './replicas.js';
 
 /** JSON that keeps Dates (Prisma rows carry them). */
 export function encodeRow(row: unknown): string {
@@ -28,7 +29,18 @@ export class SubgraphCache {
     private readonly namespace: string,
     private readonly ttlMs: number,
     private readonly counters: CacheCounters,
+    /** Read replicas (ADR 0005): reads that name their tags may run there; purges record write positions. */
+    private readonly reads: ReadRouter | null = null,
   ) {}
+
+  /**
+   * A read concerning `tags` (and `resultTags` of its answer): on a read replica when one has
+   * replayed every write that purged any of them, else on the primary; just `fetch()` without
+   * replicas. `fetch` must only read (it may be sent twice).
+   */
+  read<T>(tags: readonly string[], fetch: () => Promise<T>, resultTags?: (answer: T) => Iterable<string>): Promise<T> {
+    return this.reads ? this.reads.read(tags, fetch, resultTags) : fetch();
+  }
 
   get enabled(): boolean {
     return this.cache !== null;
@@ -45,7 +57,12 @@ export class SubgraphCache {
     if (cache && valid.length > 0) {
       const keys = valid.map((id) => `${this.namespace}:${type}:${id}`);
       // The clock is read before the database, so a write that commits meanwhile refuses our set.
-      const [startedAt, cached] = await Promise.all([cache.clock(), cache.get(keys)]);
+      const lookup = Promise.all([cache.clock(), cache.get(keys)]);
+      // With replicas, the write positions for a miss are asked in the same round trip, and after
+      // the clock (commands on one connection run in order): a write whose position they miss
+      // recorded it after them, so purged after our clock, and its purge refuses our set.
+      const prepared = this.reads?.prepare() ?? null;
+      const [startedAt, cached] = await lookup;
       if (cached === null) this.counters.requests.inc({ layer: 'entity', result: 'bypass' }, valid.length);
       const missing = valid.filter((id, i) => {
         const text = cached?.[i];
@@ -58,7 +75,10 @@ export class SubgraphCache {
         this.counters.requests.inc({ layer: 'entity', result: 'miss' }, missing.length);
       }
       if (missing.length > 0) {
-        for (const row of await fetch(missing)) {
+        // Filled from an answer read.read() has checked: a replica's only if it had replayed every
+        // write to these rows, so no purge is undone by a lagging replica.
+        const fetched = this.reads ? this.reads.read(missing.map((id) => entityTag(type, id)), () => fetch(missing), undefined, prepared) : fetch(missing);
+        for (const row of await fetched) {
           found.set(row.id, row);
           if (startedAt !== null && cached !== null) {
             void cache.set({ key: `${this.namespace}:${type}:${row.id}`, value: encodeRow(row), ttlMs: this.ttlMs, tags: [entityTag(type, row.id)], readStartedAt: startedAt }).then((stored) => {
@@ -68,14 +88,20 @@ export class SubgraphCache {
         }
       }
     } else if (valid.length > 0) {
-      for (const row of await fetch(valid)) found.set(row.id, row);
+      for (const row of await this.read(valid.map((id) => entityTag(type, id)), () => fetch(valid))) found.set(row.id, row);
     }
     return oneByKey(ids, [...found.values()], (row) => row.id);
   }
 
-  /** After a write commits: every entry built from these tags goes, here and at every gateway. */
+  /**
+   * After a write commits: every entry built from these tags goes, here and at every gateway. With
+   * replicas, the primary's WAL position is recorded for these tags first, so that from the moment
+   * the purge lands no read of them is answered by a replica that has not replayed the write.
+   */
   async purge(tags: readonly string[]): Promise<void> {
-    if (!this.cache || tags.length === 0) return;
+    if (tags.length === 0) return;
+    await this.reads?.recordWrite(tags);
+    if (!this.cache) return;
     const done = await this.cache.purge(tags);
     this.counters.purges.inc({ result: done ? 'ok' : 'deferred' });
   }
@@ -96,6 +122,17 @@ export class RequestCache {
   rowsByIds<V extends { id: string }>(type: string, ids: readonly string[], fetch: (ids: string[]) => Promise<V[]>): Promise<Array<V | null>> {
     for (const id of ids) if (isUuid(id)) this.tags.add(entityTag(type, id));
     return this.shared.rowsByIds(type, ids, fetch);
+  }
+
+  /**
+   * A read that is not by id (a list, a count, an order's lines): tags the request with `tags` and
+   * with `resultTags` of the answer, and runs it on a replica when that is safe (SubgraphCache.read).
+   */
+  async read<T>(tags: readonly string[], fetch: () => Promise<T>, resultTags?: (answer: T) => Iterable<string>): Promise<T> {
+    for (const tag of tags) this.tags.add(tag);
+    const answer = await this.shared.read(tags, fetch, resultTags);
+    if (resultTags) for (const tag of resultTags(answer)) this.tags.add(tag);
+    return answer;
   }
 
   /** Tags rows that a list read returned. */

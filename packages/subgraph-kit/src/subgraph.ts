@@ -25,13 +25,15 @@ import { enablePrismaTracing } from './prisma-tracing.js';
 import { openSchemaRunner } from './schema-runner.js';
 import { createLogger, type Logger } from '@commerce/platform/logger';
 import { type FieldLimit, fieldRateLimiter, type FieldRateLimiter, memoryFieldLimits, redisFieldLimits } from './field-rate-limit.js';
-import { cacheCounters, createMetrics, rateLimitedCounter, rateLimitFallbacksCounter, type ServiceMetrics, sqlStatementsCounter } from '@commerce/platform/metrics';
+import { cacheCounters, createMetrics, rateLimitedCounter, rateLimitFallbacksCounter, replicaFallbacksCounter, replicaLagGauge, type ServiceMetrics, sqlStatementsCounter } from '@commerce/platform/metrics';
 import { type OpenedCache, openCache } from '@commerce/platform/open-cache';
 import { type CacheStoreScripts, cacheStoreScripts } from '@commerce/platform/redis-cache-store';
 import { closeRedisClient, createRedisClient, type RedisClient } from '@commerce/platform/redis-client';
 import { runtimeFile } from '@commerce/platform/runtime-files';
 import { createService, type Service } from '@commerce/platform/service';
+import { ReadRouter } from './replicas.js';
 import { RequestCache, SubgraphCache } from './subgraph-cache.js';
+import { MemoryWalPositions, RedisWalPositions } from './wal-positions.js';
 import type { EventBus } from '@commerce/messaging/event-bus';
 import { MemoryEventBus } from '@commerce/messaging/memory-event-bus';
 import { RedisEventBus } from '@commerce/messaging/redis-event-bus';
@@ -59,6 +61,8 @@ export interface SubgraphRuntime {
   logger: Logger;
   metrics: ServiceMetrics;
   database: Database;
+  /** Read replicas: which reads may use them, their lag, write positions (null without replicas). */
+  reads: ReadRouter | null;
   /** Verifies identities forwarded by the gateway. */
   identityKey: KeyObject;
   cache: SubgraphCache;
@@ -94,7 +98,7 @@ export async function prepareSubgraph(config: SubgraphConfig, dependencies: Subg
   const identityKey = identityPublicKey(config.identityPublicKey ?? loadOrCreateDevKeys(config.dataDir).identityPublicKey);
   const metrics = createMetrics(config.name);
   const statements = sqlStatementsCounter(metrics.registry);
-  const database = openDatabase(config.database, { poolSize: config.databasePoolSize, onStatement: () => statements.inc({ source: inBackground() ? 'background' : 'request' }) });
+  const database = openDatabase(config.database, { poolSize: config.databasePoolSize, onStatement: (target) => statements.inc({ source: inBackground() ? 'background' : 'request', target }) });
   try {
     if (config.migrateOnStart || config.seedOnStart) {
       const runner = await openSchemaRunner(database);
@@ -124,7 +128,20 @@ export async function prepareSubgraph(config: SubgraphConfig, dependencies: Subg
       })
     : null;
   const openedCache = openCache(config.cache, logger, redis, dependencies.cacheStore);
-  const cache = new SubgraphCache(openedCache.cache, `entity:${config.name}:${rowShapeVersion(config.name)}`, config.cache.entityTtlSeconds * 1000, cacheCounters(metrics.registry));
+  // Write positions are shared by every process of the subgraph through Redis; without it only this
+  // process's own writes are known, which is right only when it is the subgraph's one process.
+  const reads = database.replicas
+    ? new ReadRouter({
+        link: database.replicas,
+        positions: redis ? new RedisWalPositions(redis, `${config.cache.prefix}:wal-positions:${config.name}`, config.cache.timeoutMs) : new MemoryWalPositions(),
+        maxLagMs: config.replicaMaxLagMs,
+        lag: replicaLagGauge(metrics.registry),
+        fallbacks: replicaFallbacksCounter(metrics.registry),
+        logger,
+      })
+    : null;
+  await reads?.start();
+  const cache = new SubgraphCache(openedCache.cache, `entity:${config.name}:${rowShapeVersion(config.name)}`, config.cache.entityTtlSeconds * 1000, cacheCounters(metrics.registry), reads);
   const fieldLimits = fieldRateLimiter({
     // Without Redis each process counts alone (the embedded graph has one process per subgraph).
     store: !config.rateLimitEnabled ? null : redis ? redisFieldLimits(redis, config.cache.prefix) : memoryFieldLimits,
@@ -137,7 +154,7 @@ export async function prepareSubgraph(config: SubgraphConfig, dependencies: Subg
   // its process without REDIS_URL gets a bus of its own: fine for users (it publishes nothing), and
   // orders and products refuse that at start (their events would reach nobody).
   const bus = dependencies.bus ?? (redis ? new RedisEventBus(redis, { prefix: config.cache.prefix, logger }) : new MemoryEventBus());
-  return { config, logger, metrics, database, identityKey, cache, openedCache, fieldLimits, redis, bus, sharedBus: dependencies.bus !== undefined };
+  return { config, logger, metrics, database, reads, identityKey, cache, openedCache, fieldLimits, redis, bus, sharedBus: dependencies.bus !== undefined };
 }
 
 /**
@@ -173,7 +190,7 @@ export interface SubgraphServiceOptions<C extends RequestContext> {
 }
 
 export async function createSubgraphService<C extends RequestContext>(options: SubgraphServiceOptions<C>): Promise<Service> {
-  const { config, logger, metrics, database, identityKey, cache, openedCache, fieldLimits, redis } = options.runtime;
+  const { config, logger, metrics, database, reads, identityKey, cache, openedCache, fieldLimits, redis } = options.runtime;
   const typeDefs = parse(readFileSync(schemaPath(config.name), 'utf8'));
   return createService<C>({
     name: config.name,
@@ -201,13 +218,15 @@ export async function createSubgraphService<C extends RequestContext>(options: S
     },
     ready: async () => {
       const reachable = await database.ping();
-      return { ready: reachable, checks: { database: reachable ? 'ok' : 'unreachable', cache: await openedCache.status() } };
+      // Replicas are reported, never a reason to be unready: their reads go to the primary meanwhile.
+      return { ready: reachable, checks: { database: reachable ? 'ok' : 'unreachable', cache: await openedCache.status(), ...(reads ? { replicas: reads.status() } : {}) } };
     },
     onStop: async () => {
       await options.onStop?.();
       // A bus someone gave us is theirs to close.
       if (!options.runtime.sharedBus) await options.runtime.bus.close();
       await openedCache.close();
+      await reads?.stop();
       if (redis) await closeRedisClient(redis);
       await database.close();
     },

@@ -62,16 +62,16 @@ export const userOrdersTag = (userId: string): string => listTag('Order', `user:
 export function createLoaders(repository: OrdersRepository, cache: RequestCache) {
   return {
     order: new DataLoader<string, OrderRow | null>((ids) => cache.rowsByIds('Order', ids, (valid) => repository.ordersByIds(valid))),
-    itemsOfOrder: new DataLoader<string, OrderItemRow[]>((ids) => {
-      // An order's lines are part of the order: they change with it, under its tag.
-      cache.tag(...ids.filter(isUuid).map((id) => entityTag('Order', id)));
-      return batchItems(repository, ids);
-    }),
-    ordersOfUser: new DataLoader<UserOrdersKey, OrderPage, string>(async (keys) => {
-      cache.tag(...keys.filter((key) => isUuid(key.userId)).map((key) => userOrdersTag(key.userId)));
-      const pages = await batchUserOrders(repository, keys);
-      for (const page of pages) if (!(page instanceof Error)) cache.tagRows('Order', page.edges.map((edge) => edge.node));
-      return pages;
+    // An order's lines are part of the order: they change with it, under its tag.
+    itemsOfOrder: new DataLoader<string, OrderItemRow[]>((ids) => cache.read(ids.filter(isUuid).map((id) => entityTag('Order', id)), () => batchItems(repository, ids))),
+    ordersOfUser: new DataLoader<UserOrdersKey, OrderPage, string>((keys) => {
+      // Each statement concerns the lists of the users it reads (and the orders it returns): on a
+      // replica only when that one has replayed every change to them.
+      const lists = (userIds: readonly string[]) => userIds.map(userOrdersTag);
+      return batchUserOrders({
+        ordersOfUsers: (userIds, page, status) => cache.read(lists(userIds), () => repository.ordersOfUsers(userIds, page, status), (rows) => rows.map((row) => entityTag('Order', row.id))),
+        countOrdersOfUsers: (userIds, status) => cache.read(lists(userIds), () => repository.countOrdersOfUsers(userIds, status)),
+      }, keys);
     }, {
       cacheKeyFn: (key) => JSON.stringify([key.userId, key.first ?? null, key.after ?? null, key.status ?? null]),
     }),

@@ -66,7 +66,14 @@ export function startOrderSaga(options: { repository: OrdersRepository; bus: Eve
               if (!isDeadlineExceeded(error) || !last) throw error;
               return last; // no connection before the deadline: the order as last seen
             }
-            if (!last || last.status !== 'PENDING') return last;
+            if (!last) return last;
+            if (last.status !== 'PENDING') {
+              // Decided on another replica, which may not have purged yet: this answer must not
+              // come before that purge (and its write position, ADR 0005), or a read right after
+              // it could still find the PENDING order in a cache or on a read replica.
+              await purge(last);
+              return last;
+            }
           }
           const wait = Math.min(poll === 0 ? FIRST_POLL_MS : POLL_MS, until - Date.now());
           if (wait <= 0) return last;

@@ -25,6 +25,8 @@ export const SEARCH_LIMIT = { max: 60, window: '1m' } as const;
 const PRODUCT_LISTS = listTag('Product');
 const STOCK_LISTS = listTag('Product', 'stock');
 
+const productTags = (rows: ReadonlyArray<{ id: string }>) => rows.map((row) => entityTag('Product', row.id));
+
 /** What a change to a product makes stale: the product, and the lists whose members or order it may change. */
 function changedBy(id: string, changes: Record<string, unknown>): string[] {
   const onlyStock = Object.keys(changes).every((field) => field === 'stock');
@@ -41,10 +43,10 @@ export const resolvers: Resolvers = {
       const request = pageRequest(page);
       const where = filterOf(filter);
       const order = productOrder(SORT_FIELDS[orderBy?.field ?? 'CREATED_AT'], orderBy?.direction === 'DESC' ? 'desc' : 'asc');
-      cache.tag(PRODUCT_LISTS, ...(where.inStock == null ? [] : [STOCK_LISTS]));
-      const rows = await repository.listProducts(where, order, request);
-      cache.tagRows('Product', rows);
-      return { ...toConnection(rows, request, (row) => cursorFor(order, row)), totalCount: () => repository.countProducts(where) };
+      const lists = [PRODUCT_LISTS, ...(where.inStock == null ? [] : [STOCK_LISTS])];
+      // The list's tags and its rows' (a row changed without its list's tag being purged).
+      const rows = await cache.read(lists, () => repository.listProducts(where, order, request), productTags);
+      return { ...toConnection(rows, request, (row) => cursorFor(order, row)), totalCount: () => cache.read(lists, () => repository.countProducts(where)) };
     },
   },
   Mutation: {
@@ -55,7 +57,9 @@ export const resolvers: Resolvers = {
       const { price, ...rest } = parsed.data;
       try {
         const product = await repository.createProduct({ ...rest, priceCents: price });
-        await cache.purge([PRODUCT_LISTS]);
+        // Its own tag too: nothing cached carries it yet, but a read replica that has not replayed
+        // the insert must not answer for it ("no such product" right after it was created).
+        await cache.purge([entityTag('Product', product.id), PRODUCT_LISTS]);
         return { product, userErrors: [] };
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;

@@ -15,10 +15,9 @@ export const resolvers: Resolvers = {
     users: async (_parent, args, { viewer, repository, cache }) => {
       requireAdmin(viewer);
       const request = pageRequest(args);
-      cache.tag(listTag('User'));
-      const rows = await repository.listUsers(request);
-      cache.tagRows('User', rows);
-      return { ...toConnection(rows, request, (row) => cursorFor(USER_ORDER, row)), totalCount: () => repository.countUsers() };
+      const lists = [listTag('User')];
+      const rows = await cache.read(lists, () => repository.listUsers(request), (users) => users.map((user) => entityTag('User', user.id)));
+      return { ...toConnection(rows, request, (row) => cursorFor(USER_ORDER, row)), totalCount: () => cache.read(lists, () => repository.countUsers()) };
     },
     _apiClientByKey: (_parent, { key }, { identity, repository }) => {
       if (identity.kind !== 'service') throw forbidden('Only the gateway may look up API keys.');
