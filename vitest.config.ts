@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 const require = createRequire(import.meta.url);
 
 /** e2e files that run one at a time, after the others. */
-const SERIAL = ['test/order-burst.e2e.ts', 'test/deadlines.e2e.ts', 'test/scale-out.e2e.ts'];
+const SERIAL = ['test/order-burst.e2e.ts', 'test/deadlines.e2e.ts', 'test/scale-out.e2e.ts', 'test/replicas.e2e.ts'];
 
 export default defineConfig({
   // Apollo loads graphql's CJS build; make test files use the same copy, or schemas built in one
