@@ -246,7 +246,9 @@ describe('docker-compose.yml', () => {
   });
 
   it("the subgraphs' pools fit PostgreSQL's max_connections, with the migration job's connection", () => {
-    expect(services.postgres.command).toEqual(['postgres', '-c', `max_connections=${MAX_CONNECTIONS}`]);
+    // Each process has one pool on the primary and one on the replica (another server, also 100).
+    expect(services.postgres.command.slice(0, 3)).toEqual(['postgres', '-c', `max_connections=${MAX_CONNECTIONS}`]);
+    expect(services.postgres.command).toContain('wal_level=replica');
     const pools = SUBGRAPHS.map((name) => services[name].deploy.replicas * Number(environment(services[name]).env.DATABASE_POOL_SIZE));
     expect(pools.reduce((sum, pool) => sum + pool, 0) + 1).toBeLessThanOrEqual(MAX_CONNECTIONS - RESERVED_CONNECTIONS);
   });
