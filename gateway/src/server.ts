@@ -27,6 +27,7 @@ import { Authenticator, userTokenKey } from './auth/auth.js';
 import type { GatewayConfig } from './config.js';
 import { HitLane, type LaneTicket, type Prepaid } from './http/hit-lane.js';
 import { ResilientDataSource, type SubgraphFetchMetrics } from './federation/resilient-source.js';
+import { SubgraphHttp } from './federation/subgraph-http.js';
 import { limitedPersistedQueries } from './cache/persisted-queries.js';
 import { DocumentLimits } from './limits/query-limits.js';
 import { responseCachePlugin } from './cache/response-cache.js';
@@ -113,6 +114,7 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
     return { identity: authenticated.kind === 'anonymous' ? { ...authenticated, clientIp: ip } : authenticated, clientIp: ip };
   };
   const sources: ResilientDataSource<GatewayContext>[] = [];
+  const subgraphHttp = new SubgraphHttp({ connections: config.subgraphConnections });
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.sdl,
     logger,
@@ -120,16 +122,23 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
     // number (130 ms to plan a 600-fragment chain, 5 ms without): subgraphs get the expanded form.
     queryPlannerConfig: { reuseQueryFragments: false },
     buildService: ({ name, url }) => {
-      const source = new ResilientDataSource<GatewayContext>(name, supergraph.urls.get(name) ?? url ?? '', config.resilience, fetchMetrics, {
-        beforeSend: async ({ request, context }) => {
-          if (context.requestId) request.http?.headers.set('x-request-id', context.requestId);
-          if (context.identityToken) request.http?.headers.set(IDENTITY_HEADER, await context.identityToken());
+      const source = new ResilientDataSource<GatewayContext>(
+        name,
+        supergraph.urls.get(name) ?? url ?? '',
+        config.resilience,
+        fetchMetrics,
+        {
+          headers: async (context) => ({
+            ...(context.requestId ? { 'x-request-id': context.requestId } : {}),
+            ...(context.identityToken ? { [IDENTITY_HEADER]: await context.identityToken() } : {}),
+          }),
+          afterReceive: (response, context) => {
+            const tags = response.extensions?.[CACHE_TAGS_EXTENSION];
+            if (Array.isArray(tags) && context.cacheTags) for (const tag of tags) if (typeof tag === 'string') context.cacheTags.add(tag);
+          },
         },
-        afterReceive: (response, context) => {
-          const tags = response.extensions?.[CACHE_TAGS_EXTENSION];
-          if (Array.isArray(tags) && context.cacheTags) for (const tag of tags) if (typeof tag === 'string') context.cacheTags.add(tag);
-        },
-      });
+        subgraphHttp,
+      );
       sources.push(source);
       return source;
     },
@@ -206,6 +215,7 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
     ready: async () => ({ ready: true, checks: { supergraph: 'loaded', subgraphs: Object.fromEntries(supergraph.urls), cache: await openedCache.status() } }),
     onStop: async () => {
       for (const source of sources) source.shutdown();
+      await subgraphHttp.close();
       await budgetStore?.close();
       await openedCache.close();
       if (redis) await closeRedisClient(redis);
