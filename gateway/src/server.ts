@@ -8,7 +8,7 @@ import type { CacheStore } from '@commerce/platform/cache-store';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { type DevKeys, loadOrCreateDevKeys } from '@commerce/platform/dev-keys';
 import { CACHE_TAGS_EXTENSION } from '@commerce/platform/cache-tags';
-import { IDENTITY_HEADER, type Identity, identityPrivateKey, signIdentity } from '@commerce/platform/identity';
+import { IDENTITY_HEADER, type Identity, identityPrivateKey } from '@commerce/platform/identity';
 import { createLogger } from '@commerce/platform/logger';
 import { cacheCounters, createMetrics, rateLimitedCounter, rateLimitFallbacksCounter } from '@commerce/platform/metrics';
 import { openCache } from '@commerce/platform/open-cache';
@@ -24,6 +24,7 @@ import { costPlugin } from './limits/cost-plugin.js';
 import { compressionMiddleware, corsMiddleware, queryLimitsMiddleware } from './http/edge.js';
 import { introspectionPlugin } from './auth/introspection-policy.js';
 import { Authenticator, userTokenKey } from './auth/auth.js';
+import { IdentityTokens } from './auth/identity-tokens.js';
 import type { GatewayConfig } from './config.js';
 import { HitLane, type LaneTicket, type Prepaid } from './http/hit-lane.js';
 import { ResilientDataSource, type SubgraphFetchMetrics } from './federation/resilient-source.js';
@@ -36,7 +37,7 @@ import { loadSupergraph, type Supergraph } from './federation/supergraph.js';
 export interface GatewayContext {
   requestId: string;
   identity: Identity;
-  /** The identity, signed for the subgraphs: at the first subgraph fetch (a cache hit never signs), then reused. */
+  /** The identity, signed for the subgraphs (auth/identity-tokens.ts): taken at the first subgraph fetch (a cache hit takes none), then reused. */
   identityToken: () => Promise<string>;
   /** What the subgraphs said this response was built from (for the response cache). */
   cacheTags: Set<string>;
@@ -71,10 +72,10 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
   const openedCache = openCache(config.cache, logger, redis, dependencies.cacheStore);
   let devKeys: DevKeys | undefined;
   const development = () => (devKeys ??= loadOrCreateDevKeys(config.auth.dataDir));
-  const signingKey = identityPrivateKey(config.auth.identityPrivateKey ?? development().identityPrivateKey);
+  const identityTokens = new IdentityTokens(identityPrivateKey(config.auth.identityPrivateKey ?? development().identityPrivateKey), config.resilience.timeoutMs);
   const apiKeyUrl = supergraph.urls.get(config.auth.apiKeyGraph);
   const apiKeys = apiKeyUrl
-    ? new ApiKeyVerifier(apiKeyUrl, () => signIdentity(signingKey, { kind: 'service', service: 'gateway' }), config.auth.apiKeyCacheSeconds * 1000)
+    ? new ApiKeyVerifier(apiKeyUrl, () => identityTokens.tokenFor({ kind: 'service', service: 'gateway' }), config.auth.apiKeyCacheSeconds * 1000)
     : null;
   const authenticator = new Authenticator(config.auth, userTokenKey(config.auth, () => development().jwtSecret), apiKeys);
   const fetchMetrics = subgraphFetchMetrics(metrics.registry);
@@ -207,8 +208,9 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
     },
     context: async ({ req, requestId }) => {
       const { identity, clientIp: ip } = await callerOf(req);
+      // One token for all of the request's fetches (the caller's, shared with their other requests).
       let signed: Promise<string> | undefined;
-      const identityToken = () => (signed ??= signIdentity(signingKey, { ...identity, requestId }));
+      const identityToken = () => (signed ??= identityTokens.tokenFor(identity));
       const laneTicket = lane?.ticketOf(req);
       return { requestId, identity, clientIp: ip, identityToken, cacheTags: new Set<string>(), cost: 0, laneTicket, prepaid: laneTicket?.prepaid };
     },
