@@ -1,5 +1,5 @@
 // npm run -s bench:gateway [-- --duration 10 --rounds 3 --warmup 5 --connections 50 --gateways stock,ours,ours-nodedup
-//   --workloads few,distinct --workers 2 --baseline DIR --profile DIR]
+//   --workloads few,distinct --workers 2 --baseline DIR[,DIR…] --profile DIR]
 // Our gateway against stock @apollo/gateway, on the same subgraphs, in one run. Four storefront
 // subgraphs in the public gateway benchmarks' shape (bench-gateway/storefront.ts: accounts,
 // inventory, products, reviews; @key, @requires, @external, @provides; in-memory, each its own
@@ -7,7 +7,8 @@
 // server (bench-gateway/stock-gateway.ts, the same versions as ours) and our gateway
 // (`gateway/src/index.ts`, NODE_ENV=production, CACHE_ENABLED=false RATE_LIMIT_ENABLED=false) run
 // from that file, each one process. Gateways: stock; ours; ours-nodedup (DEDUP_ENABLED=false);
-// ours-workers (GATEWAY_WORKERS=--workers); baseline (ours from another checkout, --baseline DIR).
+// ours-workers (GATEWAY_WORKERS=--workers); and for each --baseline DIR, base-<name of DIR> (the
+// gateway of another checkout, e.g. an earlier commit, run the same way beside this one).
 // Before any load, every query of both workloads (and 40 distinct variable sets) is sent to every
 // gateway: each must answer 200 without errors and with the same `data` as stock, byte for byte.
 // Then autocannon (in this process) loads each gateway with each workload (bench-gateway/
@@ -19,7 +20,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { composeServices } from '@apollo/composition';
 import { ROOT, run, type Run } from '@commerce/harness/processes';
@@ -36,14 +37,14 @@ const { values: args } = parseArgs({
     gateways: { type: 'string', default: 'stock,ours,ours-nodedup' },
     workloads: { type: 'string', default: 'few,distinct' },
     workers: { type: 'string', default: '2' },
-    /** Another checkout whose gateway runs as "baseline" (e.g. main, for a before/after). */
+    /** Other checkouts whose gateways run beside (e.g. main, or earlier commits, for a before/after). */
     baseline: { type: 'string' },
     /** Write a CPU profile of "ours" into this directory. */
     profile: { type: 'string' },
   },
 });
 const [duration, rounds, warmup, connections] = [Number(args.duration), Number(args.rounds), Number(args.warmup), Number(args.connections)];
-const baseline = args.baseline;
+const baselines = (args.baseline ?? '').split(',').filter(Boolean);
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const load1 = () => loadavg().map((n) => n.toFixed(2)).join(' ');
 
@@ -109,7 +110,7 @@ try {
     RATE_LIMIT_ENABLED: 'false',
     JWT_SECRET: randomBytes(32).toString('base64url'),
     IDENTITY_PRIVATE_KEY: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
-    DATA_DIR: join(dir, root ? 'baseline-data' : 'data'),
+    DATA_DIR: join(dir, root ? `data-${basename(root)}` : 'data'),
     ...extra,
   });
   const profileEnv = (name: string): Record<string, string> =>
@@ -119,9 +120,9 @@ try {
     ours: () => run('', { ...ours({}), ...profileEnv('ours') }, { direct: join(ROOT, 'gateway', 'src', 'index.ts') }),
     'ours-nodedup': () => run('', ours({ DEDUP_ENABLED: 'false' }), { direct: join(ROOT, 'gateway', 'src', 'index.ts') }),
     'ours-workers': () => run('', ours({ GATEWAY_WORKERS: args.workers! }), { direct: join(ROOT, 'gateway', 'src', 'index.ts') }),
-    ...(baseline ? { baseline: () => run('', ours({}, baseline), { direct: join(baseline, 'gateway', 'src', 'index.ts'), root: baseline }) } : {}),
   };
-  const names = args.gateways!.split(',').filter((name) => name in definitions);
+  for (const root of baselines) definitions[`base-${basename(root)}`] = () => run('', ours({}, root), { direct: join(root, 'gateway', 'src', 'index.ts'), root });
+  const names = [...new Set([...args.gateways!.split(','), ...baselines.map((root) => `base-${basename(root)}`)])].filter((name) => name in definitions);
   if (!names.includes('stock')) throw new Error('--gateways must include stock (everything is compared with it)');
   const gateways = new Map<string, { url: string; pgid: number }>();
   for (const name of names) {
