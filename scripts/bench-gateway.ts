@@ -121,8 +121,9 @@ try {
     'ours-nodedup': () => run('', ours({ DEDUP_ENABLED: 'false' }), { direct: join(ROOT, 'gateway', 'src', 'index.ts') }),
     'ours-workers': () => run('', ours({ GATEWAY_WORKERS: args.workers! }), { direct: join(ROOT, 'gateway', 'src', 'index.ts') }),
   };
-  for (const root of baselines) definitions[`base-${basename(root)}`] = () => run('', ours({}, root), { direct: join(root, 'gateway', 'src', 'index.ts'), root });
-  const names = [...new Set([...args.gateways!.split(','), ...baselines.map((root) => `base-${basename(root)}`)])].filter((name) => name in definitions);
+  const baseName = (root: string) => (basename(root).startsWith('base-') ? basename(root) : `base-${basename(root)}`);
+  for (const root of baselines) definitions[baseName(root)] = () => run('', ours({}, root), { direct: join(root, 'gateway', 'src', 'index.ts'), root });
+  const names = [...new Set([...args.gateways!.split(','), ...baselines.map(baseName)])].filter((name) => name in definitions);
   if (!names.includes('stock')) throw new Error('--gateways must include stock (everything is compared with it)');
   const gateways = new Map<string, { url: string; pgid: number }>();
   for (const name of names) {
