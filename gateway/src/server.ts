@@ -8,7 +8,7 @@ import type { CacheStore } from '@commerce/platform/cache-store';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { type DevKeys, loadOrCreateDevKeys } from '@commerce/platform/dev-keys';
 import { CACHE_TAGS_EXTENSION } from '@commerce/platform/cache-tags';
-import { IDENTITY_HEADER, type Identity, identityPrivateKey } from '@commerce/platform/identity';
+import { IDENTITY_HEADER, type Identity, identityClaimsKey, identityPrivateKey } from '@commerce/platform/identity';
 import { createLogger } from '@commerce/platform/logger';
 import { cacheCounters, createMetrics, rateLimitedCounter, rateLimitFallbacksCounter } from '@commerce/platform/metrics';
 import { openCache } from '@commerce/platform/open-cache';
@@ -28,7 +28,8 @@ import { IdentityTokens } from './auth/identity-tokens.js';
 import type { GatewayConfig } from './config.js';
 import { HitLane, type LaneTicket, type Prepaid } from './http/hit-lane.js';
 import { ResilientDataSource, type SubgraphFetchMetrics } from './federation/resilient-source.js';
-import { SubgraphHttp } from './federation/subgraph-http.js';
+import { type SubgraphAnswer, SubgraphHttp } from './federation/subgraph-http.js';
+import { deduplicatingGateway, Deduplication, InFlight } from './federation/dedup.js';
 import { limitedPersistedQueries } from './cache/persisted-queries.js';
 import { DocumentLimits } from './limits/query-limits.js';
 import { responseCachePlugin } from './cache/response-cache.js';
@@ -49,6 +50,10 @@ export interface GatewayContext {
   laneTicket?: LaneTicket;
   /** The budget the hit lane already took for it. */
   prepaid?: Prepaid;
+  /** Its result came from another request's execution (federation/dedup.ts). */
+  sharedExecution?: boolean;
+  /** The response cache's store clock at this request's lookup (a miss). */
+  cacheReadStartedAt?: number;
 }
 
 export interface GatewayDependencies {
@@ -116,7 +121,11 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
   };
   const sources: ResilientDataSource<GatewayContext>[] = [];
   const subgraphHttp = new SubgraphHttp({ connections: config.subgraphConnections });
-  const gateway = new ApolloGateway({
+  const deduplicated = new Counter({ name: 'deduplicated_requests_total', help: 'Requests that shared work already in flight: inbound, a query answered from an identical execution; outbound, a subgraph fetch answered by an identical request.', labelNames: ['direction'] as const, registers: [metrics.registry] });
+  for (const direction of ['inbound', 'outbound'] as const) deduplicated.inc({ direction }, 0);
+  // Not while tracing (as the hit lane): whoever turns traces on wants every request's own spans.
+  const dedup = config.dedup && !tracing() ? new Deduplication(deduplicated) : null;
+  const engine = new ApolloGateway({
     supergraphSdl: supergraph.sdl,
     logger,
     // Re-fragmenting subgraph fetches with the client's own fragments is super-linear in their
@@ -129,6 +138,7 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
         config.resilience,
         fetchMetrics,
         {
+          caller: (context) => (context.identity ? identityClaimsKey(context.identity) : null),
           headers: async (context) => ({
             ...(context.requestId ? { 'x-request-id': context.requestId } : {}),
             ...(context.identityToken ? { [IDENTITY_HEADER]: await context.identityToken() } : {}),
@@ -139,11 +149,13 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
           },
         },
         subgraphHttp,
+        dedup ? new InFlight<SubgraphAnswer>(dedup, 'outbound') : null,
       );
       sources.push(source);
       return source;
     },
   });
+  const gateway = dedup ? deduplicatingGateway(engine, dedup) : engine;
   logger.info({ subgraphs: Object.fromEntries(supergraph.urls) }, 'supergraph loaded');
   return createService<GatewayContext>({
     name: 'gateway',

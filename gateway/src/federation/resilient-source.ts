@@ -19,6 +19,7 @@ import { breakerPolicy, retryBackoff, transportFailure } from '@commerce/platfor
 import { tracing } from '@commerce/platform/tracing';
 import { failurePaths, fetchDocument, operationKind } from './failure-paths.js';
 import type { SubgraphAnswer, SubgraphHttp } from './subgraph-http.js';
+import type { InFlight } from './dedup.js';
 
 export interface ResilienceConfig {
   /** Per fetch, retries included, in milliseconds: a slow subgraph gets it all, a quick failure is tried again within it. */
@@ -58,6 +59,8 @@ const MIN_ATTEMPT_MS = 20;
 export interface FetchHooks<C extends Record<string, any>> {
   /** Headers every attempt of a fetch made for this request carries (request id, identity). */
   headers(context: Partial<C>): Record<string, string> | Promise<Record<string, string>>;
+  /** Who the fetch is made for, as the subgraph will be told (identical fetches for one caller may share a request); null: never shared. */
+  caller(context: Partial<C>): string | null;
   afterReceive(response: GatewayGraphQLResponse, context: Partial<C>): void;
 }
 
@@ -68,6 +71,8 @@ interface Fetch {
   /** Epoch ms: no attempt outlives it. */
   deadline: number;
   retryable: boolean;
+  /** Fetches with the same caller and body may share an attempt (queries only). */
+  caller: string | null;
 }
 
 /** The Cache-Control directives of a subgraph's answer (as Apollo's parseCacheControlHeader reads them). */
@@ -101,6 +106,8 @@ export class ResilientDataSource<TContext extends Record<string, any>> implement
     private readonly metrics: SubgraphFetchMetrics,
     private readonly hooks: FetchHooks<TContext>,
     private readonly http: SubgraphHttp,
+    /** Identical query fetches in flight (DEDUP_ENABLED), or null. */
+    private readonly shared: InFlight<SubgraphAnswer> | null = null,
   ) {
     this.target = new URL(url);
     // Only availability failures count against the subgraph.
@@ -122,11 +129,13 @@ export class ResilientDataSource<TContext extends Record<string, any>> implement
     this.retryTokens = Math.min(10, this.retryTokens + 0.2);
     const end = this.metrics.duration.startTimer({ subgraph: this.subgraph });
     const document = fetchDocument(options.document, request.query);
+    const query = operationKind(document) === 'query';
     const fetch: Fetch = {
       body: JSON.stringify({ query: request.query, operationName: request.operationName, variables: request.variables, extensions: request.extensions }),
       headers: { ...headersOf(request.http?.headers), 'content-type': 'application/json', ...(await this.hooks.headers(options.context)) },
       deadline: Date.now() + this.resilience.timeoutMs,
-      retryable: operationKind(document) === 'query',
+      retryable: query,
+      caller: query && this.shared ? this.hooks.caller(options.context) : null,
     };
     try {
       return await this.breaker.fire(options, fetch);
@@ -161,14 +170,22 @@ export class ResilientDataSource<TContext extends Record<string, any>> implement
     }
   }
 
-  /** One attempt: the time left travels as x-deadline-ms, and the attempt is abandoned when it is up. */
+  /**
+   * One attempt: the time left travels as x-deadline-ms, and the attempt is abandoned when it is up.
+   * An identical query fetch for the same caller already in flight (and due to end before this
+   * one's deadline) is joined instead: the answer is shared as text, each fetch parses its own.
+   */
   private send(fetch: Fetch): Promise<SubgraphAnswer> {
-    const left = Math.max(1, Math.floor(fetch.deadline - Date.now()));
-    const headers = { ...fetch.headers, [DEADLINE_HEADER]: String(left) };
-    const post = (sent: Record<string, string>) => this.http.post(this.target, sent, fetch.body, left);
-    // With tracing on, each attempt is a client span whose context travels as `traceparent`.
-    const traces = tracing();
-    return traces ? traces.clientCall(this.subgraph, this.url, headers, post) : post(headers);
+    const attempt = () => {
+      const left = Math.max(1, Math.floor(fetch.deadline - Date.now()));
+      const headers = { ...fetch.headers, [DEADLINE_HEADER]: String(left) };
+      const post = (sent: Record<string, string>) => this.http.post(this.target, sent, fetch.body, left);
+      // With tracing on, each attempt is a client span whose context travels as `traceparent`.
+      const traces = tracing();
+      return traces ? traces.clientCall(this.subgraph, this.url, headers, post) : post(headers);
+    };
+    if (this.shared === null || fetch.caller === null) return attempt();
+    return this.shared.run(`${fetch.caller}\0${fetch.body}`, attempt, fetch.deadline).promise;
   }
 
   /** The answer as the gateway takes it (what RemoteGraphQLDataSource's sendRequest and respond do). */
