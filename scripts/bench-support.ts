@@ -7,6 +7,8 @@ export interface Sample {
   seconds: number;
   latencies: number[];
   failures: number;
+  /** The first few bodies counted as failures for their GraphQL errors (with `graphqlErrors`). */
+  errorBodies?: string[];
 }
 
 export interface LoadOptions {
@@ -14,8 +16,10 @@ export interface LoadOptions {
   connections: number;
   seconds: number;
   headers?: Record<string, string>;
-  /** The same body every time, or a fresh one per request. */
-  body: string | (() => string);
+  /** The same body every time, these bodies in turn (every connection cycles through them), or a fresh one per request. */
+  body: string | string[] | (() => string);
+  /** Count a 200 whose body carries GraphQL `errors` as a failure too (autocannon then reads every body). */
+  graphqlErrors?: boolean;
 }
 
 /** autocannon for `seconds`, keeping every latency; a non-200 is a failure. */
@@ -23,6 +27,20 @@ export function load(options: LoadOptions): Promise<Sample> {
   const latencies: number[] = [];
   let failures = 0;
   const { body } = options;
+  const errorBodies: string[] = [];
+  const onResponse = options.graphqlErrors
+    ? (status: number, text: string) => {
+        if (status !== 200 || !text.includes('"errors"')) return;
+        failures++;
+        if (errorBodies.length < 3) errorBodies.push(text.slice(0, 600));
+      }
+    : undefined;
+  const requests =
+    typeof body === 'string'
+      ? onResponse ? { requests: [{ body, onResponse }] } : { body }
+      : Array.isArray(body)
+        ? { requests: body.map((each) => ({ body: each, ...(onResponse ? { onResponse } : {}) })) }
+        : { requests: [{ setupRequest: (request: Record<string, unknown>) => ({ ...request, body: body() }), ...(onResponse ? { onResponse } : {}) }] };
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const instance = autocannon(
@@ -32,11 +50,11 @@ export function load(options: LoadOptions): Promise<Sample> {
         connections: options.connections,
         duration: options.seconds,
         headers: { 'content-type': 'application/json', ...options.headers },
-        ...(typeof body === 'string' ? { body } : { requests: [{ setupRequest: (request: Record<string, unknown>) => ({ ...request, body: body() }) }] }),
+        ...requests,
       } as autocannon.Options,
       (error, result) => {
         if (error) reject(error);
-        else resolve({ requests: latencies.length, seconds: (performance.now() - started) / 1000, latencies, failures: failures + result.errors + result.timeouts });
+        else resolve({ requests: latencies.length, seconds: (performance.now() - started) / 1000, latencies, failures: failures + result.errors + result.timeouts, errorBodies });
       },
     );
     instance.on('response', (_client, statusCode, _bytes, responseTime) => {
@@ -51,9 +69,10 @@ export const percentile = (sorted: number[], p: number): number => sorted[Math.m
 export const rate = (sample: Sample): number => sample.requests / sample.seconds;
 
 /** Rounds of one mode merged: req/s over all of them, latency percentiles over every request. */
-export function summarize(samples: Sample[]): { rps: number; p50: number; p95: number; requests: number; failures: number } {
+export function summarize(samples: Sample[]): { rps: number; p50: number; p90: number; p95: number; p99: number; requests: number; failures: number } {
   const latencies = samples.flatMap((s) => s.latencies).sort((a, b) => a - b);
   const requests = samples.reduce((n, s) => n + s.requests, 0);
   const seconds = samples.reduce((n, s) => n + s.seconds, 0);
-  return { rps: requests / seconds, p50: percentile(latencies, 50), p95: percentile(latencies, 95), requests, failures: samples.reduce((n, s) => n + s.failures, 0) };
+  const at = (p: number) => percentile(latencies, p);
+  return { rps: requests / seconds, p50: at(50), p90: at(90), p95: at(95), p99: at(99), requests, failures: samples.reduce((n, s) => n + s.failures, 0) };
 }

@@ -20,6 +20,10 @@ export interface GatewayConfig extends ProcessConfig {
   subgraphUrls: Record<string, string>;
   auth: AuthConfig;
   resilience: ResilienceConfig;
+  /** Keep-alive connections the gateway keeps per subgraph (SUBGRAPH_CONNECTIONS); more fetches at once wait for one. */
+  subgraphConnections: number;
+  /** Identical queries and subgraph fetches in flight share one execution / one request (DEDUP_ENABLED). */
+  dedup: boolean;
   cache: CacheConfig;
   /** The max-age browsers and CDNs are told for cacheable responses (they cannot hear purges). */
   httpCacheMaxAgeSeconds: number;
@@ -104,6 +108,8 @@ export const gatewayEnvSchema = z.object({
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(10).max(120_000).default(3000),
   SUBGRAPH_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
   BREAKER_RESET_MS: z.coerce.number().int().min(100).max(600_000).default(2000),
+  SUBGRAPH_CONNECTIONS: z.coerce.number().int().min(1).max(10_000).default(128),
+  DEDUP_ENABLED: booleanFlag(true),
   HTTP_CACHE_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(0),
   RATE_LIMIT_ENABLED: booleanFlag(true),
   RATE_LIMIT_ANONYMOUS: bucket.prefault(BUDGET_DEFAULTS.anonymous),
@@ -217,6 +223,8 @@ export function gatewayConfig(env: Record<string, string | undefined> = process.
       apiKeyGraph: parsed.API_KEY_GRAPH,
     },
     resilience: { timeoutMs: parsed.SUBGRAPH_TIMEOUT_MS, retries: parsed.SUBGRAPH_RETRIES, breakerResetMs: parsed.BREAKER_RESET_MS },
+    subgraphConnections: parsed.SUBGRAPH_CONNECTIONS,
+    dedup: parsed.DEDUP_ENABLED,
     cache: cacheConfigOf(parsed),
     httpCacheMaxAgeSeconds: parsed.HTTP_CACHE_MAX_AGE_SECONDS,
     budgets: parsed.RATE_LIMIT_ENABLED

@@ -8,7 +8,7 @@ import type { CacheStore } from '@commerce/platform/cache-store';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { type DevKeys, loadOrCreateDevKeys } from '@commerce/platform/dev-keys';
 import { CACHE_TAGS_EXTENSION } from '@commerce/platform/cache-tags';
-import { IDENTITY_HEADER, type Identity, identityPrivateKey, signIdentity } from '@commerce/platform/identity';
+import { IDENTITY_HEADER, type Identity, identityClaimsKey, identityPrivateKey } from '@commerce/platform/identity';
 import { createLogger } from '@commerce/platform/logger';
 import { cacheCounters, createMetrics, rateLimitedCounter, rateLimitFallbacksCounter } from '@commerce/platform/metrics';
 import { openCache } from '@commerce/platform/open-cache';
@@ -25,9 +25,12 @@ import { compressionMiddleware, corsMiddleware, queryLimitsMiddleware } from './
 import { explorer } from './http/explorer.js';
 import { introspectionPlugin } from './auth/introspection-policy.js';
 import { Authenticator, userTokenKey } from './auth/auth.js';
+import { IdentityTokens } from './auth/identity-tokens.js';
 import type { GatewayConfig } from './config.js';
 import { HitLane, type LaneTicket, type Prepaid } from './http/hit-lane.js';
 import { ResilientDataSource, type SubgraphFetchMetrics } from './federation/resilient-source.js';
+import { type SubgraphAnswer, SubgraphHttp } from './federation/subgraph-http.js';
+import { deduplicatingGateway, Deduplication, InFlight } from './federation/dedup.js';
 import { limitedPersistedQueries } from './cache/persisted-queries.js';
 import { DocumentLimits } from './limits/query-limits.js';
 import { responseCachePlugin } from './cache/response-cache.js';
@@ -36,7 +39,7 @@ import { loadSupergraph, type Supergraph } from './federation/supergraph.js';
 export interface GatewayContext {
   requestId: string;
   identity: Identity;
-  /** The identity, signed for the subgraphs: at the first subgraph fetch (a cache hit never signs), then reused. */
+  /** The identity, signed for the subgraphs (auth/identity-tokens.ts): taken at the first subgraph fetch (a cache hit takes none), then reused. */
   identityToken: () => Promise<string>;
   /** What the subgraphs said this response was built from (for the response cache). */
   cacheTags: Set<string>;
@@ -48,6 +51,10 @@ export interface GatewayContext {
   laneTicket?: LaneTicket;
   /** The budget the hit lane already took for it. */
   prepaid?: Prepaid;
+  /** Its result came from another request's execution (federation/dedup.ts). */
+  sharedExecution?: boolean;
+  /** The response cache's store clock at this request's lookup (a miss). */
+  cacheReadStartedAt?: number;
 }
 
 export interface GatewayDependencies {
@@ -71,10 +78,10 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
   const openedCache = openCache(config.cache, logger, redis, dependencies.cacheStore);
   let devKeys: DevKeys | undefined;
   const development = () => (devKeys ??= loadOrCreateDevKeys(config.auth.dataDir));
-  const signingKey = identityPrivateKey(config.auth.identityPrivateKey ?? development().identityPrivateKey);
+  const identityTokens = new IdentityTokens(identityPrivateKey(config.auth.identityPrivateKey ?? development().identityPrivateKey), config.resilience.timeoutMs);
   const apiKeyUrl = supergraph.urls.get(config.auth.apiKeyGraph);
   const apiKeys = apiKeyUrl
-    ? new ApiKeyVerifier(apiKeyUrl, () => signIdentity(signingKey, { kind: 'service', service: 'gateway' }), config.auth.apiKeyCacheSeconds * 1000)
+    ? new ApiKeyVerifier(apiKeyUrl, () => identityTokens.tokenFor({ kind: 'service', service: 'gateway' }), config.auth.apiKeyCacheSeconds * 1000)
     : null;
   const authenticator = new Authenticator(config.auth, userTokenKey(config.auth, () => development().jwtSecret), apiKeys);
   const fetchMetrics = subgraphFetchMetrics(metrics.registry);
@@ -114,27 +121,42 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
     return { identity: authenticated.kind === 'anonymous' ? { ...authenticated, clientIp: ip } : authenticated, clientIp: ip };
   };
   const sources: ResilientDataSource<GatewayContext>[] = [];
-  const gateway = new ApolloGateway({
+  const subgraphHttp = new SubgraphHttp({ connections: config.subgraphConnections });
+  const deduplicated = new Counter({ name: 'deduplicated_requests_total', help: 'Requests that shared work already in flight: inbound, a query answered from an identical execution; outbound, a subgraph fetch answered by an identical request.', labelNames: ['direction'] as const, registers: [metrics.registry] });
+  for (const direction of ['inbound', 'outbound'] as const) deduplicated.inc({ direction }, 0);
+  // Not while tracing (as the hit lane): whoever turns traces on wants every request's own spans.
+  const dedup = config.dedup && !tracing() ? new Deduplication(deduplicated) : null;
+  const engine = new ApolloGateway({
     supergraphSdl: supergraph.sdl,
     logger,
     // Re-fragmenting subgraph fetches with the client's own fragments is super-linear in their
     // number (130 ms to plan a 600-fragment chain, 5 ms without): subgraphs get the expanded form.
     queryPlannerConfig: { reuseQueryFragments: false },
     buildService: ({ name, url }) => {
-      const source = new ResilientDataSource<GatewayContext>(name, supergraph.urls.get(name) ?? url ?? '', config.resilience, fetchMetrics, {
-        beforeSend: async ({ request, context }) => {
-          if (context.requestId) request.http?.headers.set('x-request-id', context.requestId);
-          if (context.identityToken) request.http?.headers.set(IDENTITY_HEADER, await context.identityToken());
+      const source = new ResilientDataSource<GatewayContext>(
+        name,
+        supergraph.urls.get(name) ?? url ?? '',
+        config.resilience,
+        fetchMetrics,
+        {
+          caller: (context) => (context.identity ? identityClaimsKey(context.identity) : null),
+          headers: async (context) => ({
+            ...(context.requestId ? { 'x-request-id': context.requestId } : {}),
+            ...(context.identityToken ? { [IDENTITY_HEADER]: await context.identityToken() } : {}),
+          }),
+          afterReceive: (response, context) => {
+            const tags = response.extensions?.[CACHE_TAGS_EXTENSION];
+            if (Array.isArray(tags) && context.cacheTags) for (const tag of tags) if (typeof tag === 'string') context.cacheTags.add(tag);
+          },
         },
-        afterReceive: (response, context) => {
-          const tags = response.extensions?.[CACHE_TAGS_EXTENSION];
-          if (Array.isArray(tags) && context.cacheTags) for (const tag of tags) if (typeof tag === 'string') context.cacheTags.add(tag);
-        },
-      });
+        subgraphHttp,
+        dedup ? new InFlight<SubgraphAnswer>(dedup, 'outbound') : null,
+      );
       sources.push(source);
       return source;
     },
   });
+  const gateway = dedup ? deduplicatingGateway(engine, dedup) : engine;
   logger.info({ subgraphs: Object.fromEntries(supergraph.urls) }, 'supergraph loaded');
   const offline = explorer<GatewayContext>(config.explorerEnabled, config.nodeEnv);
   return createService<GatewayContext>({
@@ -202,14 +224,16 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
     },
     context: async ({ req, requestId }) => {
       const { identity, clientIp: ip } = await callerOf(req);
+      // One token for all of the request's fetches (the caller's, shared with their other requests).
       let signed: Promise<string> | undefined;
-      const identityToken = () => (signed ??= signIdentity(signingKey, { ...identity, requestId }));
+      const identityToken = () => (signed ??= identityTokens.tokenFor(identity));
       const laneTicket = lane?.ticketOf(req);
       return { requestId, identity, clientIp: ip, identityToken, cacheTags: new Set<string>(), cost: 0, laneTicket, prepaid: laneTicket?.prepaid };
     },
     ready: async () => ({ ready: true, checks: { supergraph: 'loaded', subgraphs: Object.fromEntries(supergraph.urls), cache: await openedCache.status() } }),
     onStop: async () => {
       for (const source of sources) source.shutdown();
+      await subgraphHttp.close();
       await budgetStore?.close();
       await openedCache.close();
       if (redis) await closeRedisClient(redis);

@@ -1,12 +1,18 @@
 // Authentication at the edge: a user JWT (HS256 secret or a JWKS), a partner API key (verified by
 // the graph that owns API clients), or nobody. A credential that is present but wrong is HTTP 401
-// with code UNAUTHENTICATED — never a silent fall-back to anonymous.
+// with code UNAUTHENTICATED — never a silent fall-back to anonymous. A verified user token is
+// remembered until it expires (at most a few minutes, so a key withdrawn from a JWKS stops working
+// within that time), since clients send the same token with every request.
 import type { IncomingHttpHeaders } from 'node:http';
+import { LRUCache } from 'lru-cache';
 import type { Identity } from '@commerce/platform/identity';
 import { unauthenticatedRequest as unauthenticated } from '@commerce/platform/auth';
 import { createRemoteJWKSet, errors as joseErrors, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import type { ApiKeyVerifier } from './api-keys.js';
 import type { AuthConfig } from '../config.js';
+
+/** How long a verified token is trusted without verifying it again (never past its expiry). */
+const REMEMBER_TOKEN_MS = 5 * 60_000;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -28,6 +34,8 @@ export function userTokenKey(config: AuthConfig, developmentSecret: () => string
 }
 
 export class Authenticator {
+  private readonly verified = new LRUCache<string, { identity: Identity; expiresAt: number }>({ max: 10_000 });
+
   constructor(
     private readonly config: AuthConfig,
     private readonly tokenKey: UserTokenKey,
@@ -46,18 +54,26 @@ export class Authenticator {
   private async user(authorization: string): Promise<Identity> {
     const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(authorization);
     if (!match) throw unauthenticated('the Authorization header must be "Bearer <JWT>"');
+    const token = match[1] as string;
+    const known = this.verified.get(token);
+    // Expired exactly when jose would say so (its exp check is in whole seconds).
+    if (known && Date.now() < known.expiresAt) return known.identity;
     let payload: Record<string, unknown>;
     try {
       const key = this.tokenKey.key;
       const options = { issuer: this.config.issuer, audience: this.config.audience, algorithms: this.tokenKey.algorithms, requiredClaims: ['exp', 'sub'] };
-      ({ payload } = typeof key === 'function' ? await jwtVerify(match[1] as string, key, options) : await jwtVerify(match[1] as string, key, options));
+      ({ payload } = typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options));
     } catch (error) {
       throw unauthenticated(error instanceof joseErrors.JWTExpired ? 'token expired' : error instanceof joseErrors.JWTClaimValidationFailed ? `token claim ${error.claim} rejected` : 'token not valid');
     }
     const role = payload.role ?? 'USER';
     if (typeof payload.sub !== 'string' || !UUID.test(payload.sub)) throw unauthenticated('token subject is not a user id');
     if (role !== 'USER' && role !== 'ADMIN') throw unauthenticated('token role is not USER or ADMIN');
-    return { kind: 'user', userId: payload.sub, role };
+    const identity: Identity = Object.freeze({ kind: 'user', userId: payload.sub, role });
+    const expiresAt = Number(payload.exp) * 1000;
+    const ttl = Math.min(REMEMBER_TOKEN_MS, expiresAt - Date.now());
+    if (ttl > 0) this.verified.set(token, { identity, expiresAt }, { ttl });
+    return identity;
   }
 
   private async partner(apiKey: string | string[]): Promise<Identity> {

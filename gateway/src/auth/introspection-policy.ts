@@ -7,7 +7,16 @@ import { type DocumentNode, GraphQLError, Kind, visit } from 'graphql';
 
 export type IntrospectionPolicy = 'on' | 'authenticated' | 'off';
 
+/** Per document (Apollo hands out one DocumentNode per query text): asked on every request of a policy other than "on". */
+const introspecting = new WeakMap<DocumentNode, boolean>();
+
 function introspects(document: DocumentNode): boolean {
+  let known = introspecting.get(document);
+  if (known === undefined) introspecting.set(document, (known = findsIntrospection(document)));
+  return known;
+}
+
+function findsIntrospection(document: DocumentNode): boolean {
   let found = false;
   visit(document, {
     Field(node) {

@@ -17,6 +17,16 @@ export interface ResponseCacheContext {
   identity: Identity;
   /** What the subgraphs said this response was built from. */
   cacheTags: Set<string>;
+  /**
+   * Its result came from another request's execution (deduplication), which began before this
+   * request's lookup: stored under this request's later read time, a purge in between would be missed.
+   */
+  sharedExecution?: boolean;
+  /**
+   * The store's clock at this request's lookup (a miss), which only purges advance: two requests
+   * that read the same value saw no write anywhere in between (deduplication shares only then).
+   */
+  cacheReadStartedAt?: number;
 }
 
 export interface ResponseCacheOptions<C extends ResponseCacheContext = ResponseCacheContext> {
@@ -138,6 +148,7 @@ export function responseCachePlugin<C extends ResponseCacheContext>(options: Res
           if (!text) {
             count('miss');
             outcome = { result: 'MISS', readStartedAt, keys };
+            requestContext.contextValue.cacheReadStartedAt = readStartedAt;
             return null;
           }
           const { head, body } = splitCached(text);
@@ -161,7 +172,7 @@ export function responseCachePlugin<C extends ResponseCacheContext>(options: Res
             if (outcome.head.scope === 'PUBLIC') options.learn?.(requestContext, outcome.keys.public);
             return;
           }
-          if (outcome.result !== 'MISS' || !cache || !policy || !body?.data) return;
+          if (outcome.result !== 'MISS' || !cache || !policy || !body?.data || requestContext.contextValue.sharedExecution) return;
           const tags = requestContext.contextValue.cacheTags;
           // Untagged data could never be purged; it is not cached (a subgraph forgot to tag a read).
           if (tags.size === 0) return;

@@ -3,16 +3,23 @@
 // transport failures with jittered backoff, within that deadline and a retry budget; a circuit breaker
 // fails fast while the subgraph is down and probes until it is back. A subgraph that cannot answer
 // costs only its own fields: the fetch returns SUBGRAPH_UNAVAILABLE errors at the paths it would
-// have filled, and the gateway serves the rest (partial data, HTTP 200).
-import { type GraphQLDataSourceProcessOptions, RemoteGraphQLDataSource } from '@apollo/gateway';
+// have filled, and the gateway serves the rest (partial data, HTTP 200). Fetches go out through
+// the gateway's own HTTP client (subgraph-http.ts), not Apollo's RemoteGraphQLDataSource, which
+// builds node-fetch Headers and a Request per fetch and answers through the global fetch; what it
+// does with an answer is done here the same way (a non-2xx is a GraphQLError carrying the
+// response, a subgraph's Cache-Control restricts the request's cache policy).
+import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
+import { STATUS_CODES } from 'node:http';
 import { GraphQLError } from 'graphql';
 import CircuitBreaker from 'opossum';
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import { DEADLINE_HEADER } from '@commerce/platform/deadline';
 import { breakerPolicy, retryBackoff, transportFailure } from '@commerce/platform/graphql-client';
-import { type Fetcher, tracing } from '@commerce/platform/tracing';
+import { tracing } from '@commerce/platform/tracing';
 import { failurePaths, fetchDocument, operationKind } from './failure-paths.js';
+import type { SubgraphAnswer, SubgraphHttp } from './subgraph-http.js';
+import type { InFlight } from './dedup.js';
 
 export interface ResilienceConfig {
   /** Per fetch, retries included, in milliseconds: a slow subgraph gets it all, a quick failure is tried again within it. */
@@ -33,7 +40,7 @@ type Reason = 'timeout' | 'unreachable' | 'http_5xx' | 'circuit_open';
 
 /** Why a fetch failed for availability reasons, or null for anything else (a bug, a 4xx). */
 export function availabilityFailure(error: unknown): Reason | null {
-  // Apollo's RemoteGraphQLDataSource reports a 5xx as a GraphQLError carrying the response.
+  // A 5xx is a GraphQLError carrying the response (as Apollo's RemoteGraphQLDataSource reports it).
   if (error instanceof GraphQLError && ((error.extensions as { response?: { status?: number } }).response?.status ?? 0) >= 500) return 'http_5xx';
   return transportFailure(error);
 }
@@ -48,39 +55,64 @@ const BREAKER_STATE = { closed: 0, halfOpen: 1, open: 2 } as const;
 /** Below this, a retry is not worth starting: it would be abandoned before a subgraph could answer. */
 const MIN_ATTEMPT_MS = 20;
 
-/** The attempt's time, as its deadline header says (Apollo hands the fetcher plain header objects). */
-function attemptMs(headers: unknown): number | undefined {
-  const value = headers && typeof headers === 'object' ? (headers as Record<string, unknown>)[DEADLINE_HEADER] : undefined;
-  return typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : undefined;
-}
-
 /** What the gateway adds to every fetch, and reads from every answer. */
 export interface FetchHooks<C extends Record<string, any>> {
-  beforeSend(options: GraphQLDataSourceProcessOptions<C>): void | Promise<void>;
+  /** Headers every attempt of a fetch made for this request carries (request id, identity). */
+  headers(context: Partial<C>): Record<string, string> | Promise<Record<string, string>>;
+  /** Who the fetch is made for, as the subgraph will be told (identical fetches for one caller may share a request); null: never shared. */
+  caller(context: Partial<C>): string | null;
   afterReceive(response: GatewayGraphQLResponse, context: Partial<C>): void;
 }
 
-export class ResilientDataSource<TContext extends Record<string, any>> extends RemoteGraphQLDataSource<TContext> {
-  private readonly breaker: CircuitBreaker<[IncomingOptions<TContext>, boolean], GatewayGraphQLResponse>;
+/** One fetch: its body (made once, sent by every attempt), its deadline and whether it may be retried. */
+interface Fetch {
+  body: string;
+  headers: Record<string, string>;
+  /** Epoch ms: no attempt outlives it. */
+  deadline: number;
+  retryable: boolean;
+  /** Fetches with the same caller and body may share an attempt (queries only). */
+  caller: string | null;
+}
+
+/** The Cache-Control directives of a subgraph's answer (as Apollo's parseCacheControlHeader reads them). */
+function cacheControl(header: string | null): Record<string, string | true> {
+  const directives: Record<string, string | true> = {};
+  if (!header) return directives;
+  for (const part of header.trim().split(/\s*,\s*/)) {
+    const [key, value] = part.split(/\s*=\s*/, 2) as [string, string | undefined];
+    directives[key] = value === undefined ? true : value.replace(/^"|"$/g, '');
+  }
+  return directives;
+}
+
+/** Headers the gateway itself put on the request (Apollo's trace header, when usage reporting asks for it). */
+function headersOf(headers: Iterable<[string, string]> | undefined): Record<string, string> {
+  return headers ? Object.fromEntries(headers) : {};
+}
+
+const isJson = (contentType: string | null) => contentType !== null && (contentType.startsWith('application/json') || contentType.startsWith('application/graphql-response+json'));
+
+export class ResilientDataSource<TContext extends Record<string, any>> implements GraphQLDataSource<TContext> {
+  private readonly breaker: CircuitBreaker<[IncomingOptions<TContext>, Fetch], GatewayGraphQLResponse>;
   /** Retries allowed right now: each fetch earns a fifth of one, up to ten, so retries stay under ~20% of traffic. */
   private retryTokens = 10;
-  /** Each fetch's deadline (epoch ms), for its attempts' headers and timeouts. */
-  private readonly deadlines = new WeakMap<object, number>();
+  private readonly target: URL;
 
   constructor(
     readonly subgraph: string,
-    url: string,
+    readonly url: string,
     private readonly resilience: ResilienceConfig,
     private readonly metrics: SubgraphFetchMetrics,
     private readonly hooks: FetchHooks<TContext>,
+    private readonly http: SubgraphHttp,
+    /** Identical query fetches in flight (DEDUP_ENABLED), or null. */
+    private readonly shared: InFlight<SubgraphAnswer> | null = null,
   ) {
-    // Each attempt is abandoned when its deadline (the header the subgraph gets) passes.
-    const timed: Fetcher = (input, init) => fetch(input, { ...init, signal: AbortSignal.timeout(attemptMs(init?.headers) ?? resilience.timeoutMs) });
-    // With tracing on, each attempt is a client span whose context travels as `traceparent`.
-    super({ url, fetcher: (tracing()?.clientFetch(subgraph, timed) ?? timed) as never });
+    this.target = new URL(url);
     // Only availability failures count against the subgraph.
     this.breaker = new CircuitBreaker(
-      (options: IncomingOptions<TContext>, retryable: boolean) => this.attempt(options, retryable),
+      (options: IncomingOptions<TContext>, fetch: Fetch) => this.attempts(options, fetch),
       breakerPolicy(resilience.breakerResetMs, (error) => availabilityFailure(error) !== null),
     );
     const state = (value: number) => () => metrics.breakerState.set({ subgraph }, value);
@@ -90,32 +122,30 @@ export class ResilientDataSource<TContext extends Record<string, any>> extends R
     metrics.breakerState.set({ subgraph }, BREAKER_STATE.closed);
   }
 
-  override async willSendRequest(options: GraphQLDataSourceProcessOptions<TContext>): Promise<void> {
-    await this.hooks.beforeSend(options);
-    const deadline = this.deadlines.get(options.request);
-    if (deadline !== undefined) options.request.http?.headers.set(DEADLINE_HEADER, String(Math.max(1, Math.floor(deadline - Date.now()))));
-  }
-
-  override async didReceiveResponse({ response, context }: { response: GatewayGraphQLResponse; context: Partial<TContext> }): Promise<GatewayGraphQLResponse> {
-    this.hooks.afterReceive(response, context);
-    return response;
-  }
-
-  override async process(options: GraphQLDataSourceProcessOptions<TContext>): Promise<GatewayGraphQLResponse> {
-    if (!isIncoming(options)) return super.process(options);
+  async process(options: GraphQLDataSourceProcessOptions<TContext>): Promise<GatewayGraphQLResponse> {
+    if (!isIncoming(options)) throw new Error(`${this.subgraph}: only fetches for client operations are supported (the gateway runs from a supergraph file)`);
+    const { request } = options;
+    if (!request.query) throw new Error('Missing query');
     this.retryTokens = Math.min(10, this.retryTokens + 0.2);
     const end = this.metrics.duration.startTimer({ subgraph: this.subgraph });
-    const document = fetchDocument(options.document, options.request.query);
-    this.deadlines.set(options.request, Date.now() + this.resilience.timeoutMs);
+    const document = fetchDocument(options.document, request.query);
+    const query = operationKind(document) === 'query';
+    const fetch: Fetch = {
+      body: JSON.stringify({ query: request.query, operationName: request.operationName, variables: request.variables, extensions: request.extensions }),
+      headers: { ...headersOf(request.http?.headers), 'content-type': 'application/json', ...(await this.hooks.headers(options.context)) },
+      deadline: Date.now() + this.resilience.timeoutMs,
+      retryable: query,
+      caller: query && this.shared ? this.hooks.caller(options.context) : null,
+    };
     try {
-      return await this.breaker.fire(options, operationKind(document) === 'query');
+      return await this.breaker.fire(options, fetch);
     } catch (error) {
       const reason = availabilityFailure(error);
       if (reason === null) throw error;
       this.metrics.failures.inc({ subgraph: this.subgraph, reason });
       const message = `The ${this.subgraph} service is unavailable (${reason.replace('_', ' ')}); its fields are missing from this response.`;
       return {
-        errors: failurePaths(document, options.request.variables).map((path) => ({
+        errors: failurePaths(document, request.variables).map((path) => ({
           message,
           path,
           extensions: { code: 'SUBGRAPH_UNAVAILABLE', subgraph: this.subgraph, reason },
@@ -126,19 +156,72 @@ export class ResilientDataSource<TContext extends Record<string, any>> extends R
     }
   }
 
-  private async attempt(options: IncomingOptions<TContext>, retryable: boolean): Promise<GatewayGraphQLResponse> {
+  private async attempts(options: IncomingOptions<TContext>, fetch: Fetch): Promise<GatewayGraphQLResponse> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await super.process(options);
+        return this.respond(options, await this.send(fetch));
       } catch (error) {
-        if (!retryable || attempt >= this.resilience.retries || availabilityFailure(error) === null || this.retryTokens < 1) throw error;
-        const deadline = this.deadlines.get(options.request) ?? Number.POSITIVE_INFINITY;
-        if (deadline - Date.now() < MIN_ATTEMPT_MS) throw error; // a slow failure used the time up
+        if (!fetch.retryable || attempt >= this.resilience.retries || availabilityFailure(error) === null || this.retryTokens < 1) throw error;
+        if (fetch.deadline - Date.now() < MIN_ATTEMPT_MS) throw error; // a slow failure used the time up
         this.retryTokens -= 1;
         await retryBackoff(attempt);
-        if (deadline - Date.now() < MIN_ATTEMPT_MS) throw error;
+        if (fetch.deadline - Date.now() < MIN_ATTEMPT_MS) throw error;
       }
     }
+  }
+
+  /**
+   * One attempt: the time left travels as x-deadline-ms, and the attempt is abandoned when it is up.
+   * An identical query fetch for the same caller already in flight (and due to end before this
+   * one's deadline) is joined instead: the answer is shared as text, each fetch parses its own.
+   */
+  private send(fetch: Fetch): Promise<SubgraphAnswer> {
+    const attempt = () => {
+      const left = Math.max(1, Math.floor(fetch.deadline - Date.now()));
+      const headers = { ...fetch.headers, [DEADLINE_HEADER]: String(left) };
+      const post = (sent: Record<string, string>) => this.http.post(this.target, sent, fetch.body, left);
+      // With tracing on, each attempt is a client span whose context travels as `traceparent`.
+      const traces = tracing();
+      return traces ? traces.clientCall(this.subgraph, this.url, headers, post) : post(headers);
+    };
+    if (this.shared === null || fetch.caller === null) return attempt();
+    return this.shared.run(`${fetch.caller}\0${fetch.body}`, attempt, fetch.deadline).promise;
+  }
+
+  /** The answer as the gateway takes it (what RemoteGraphQLDataSource's sendRequest and respond do). */
+  private respond(options: IncomingOptions<TContext>, answer: SubgraphAnswer): GatewayGraphQLResponse {
+    const json = isJson(answer.contentType);
+    const parse = () => (json ? (JSON.parse(answer.text) as unknown) : answer.text);
+    if (answer.status < 200 || answer.status > 299) {
+      const statusText = STATUS_CODES[answer.status] ?? '';
+      let body: unknown;
+      try {
+        body = parse();
+      } catch {
+        body = answer.text;
+      }
+      throw new GraphQLError(`${answer.status}: ${statusText}`, {
+        extensions: {
+          response: { url: this.url, status: answer.status, statusText, body },
+          ...(answer.status === 401 ? { code: 'UNAUTHENTICATED' } : answer.status === 403 ? { code: 'FORBIDDEN' } : {}),
+        },
+      });
+    }
+    const body = parse();
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new Error(`Expected JSON response body, but received: ${String(body)}`);
+    const response = body as GatewayGraphQLResponse;
+    this.hooks.afterReceive(response, options.context);
+    const policy = options.incomingRequestContext.overallCachePolicy;
+    if (policy && 'restrict' in policy) {
+      const directives = cacheControl(answer.cacheControl);
+      const maxAge = directives['max-age'];
+      policy.restrict({
+        maxAge: typeof maxAge === 'string' && /^[0-9]+$/.test(maxAge) ? Number(maxAge) : 0,
+        ...(directives.private === true ? { scope: 'PRIVATE' } : {}),
+        ...(directives.public === true ? { scope: 'PUBLIC' } : {}),
+      });
+    }
+    return response;
   }
 
   /** Stops the breaker's timers (on shutdown). */

@@ -1,10 +1,11 @@
-// Weighs every operation once, before execution (operation-cost.ts), refuses one above the static
+// Weighs every operation before execution (operation-cost.ts; each document and page-size
+// combination is walked once, then remembered), refuses one above the static
 // maximum (HTTP 400, QUERY_LIMIT_EXCEEDED, limit "cost"), and leaves the cost on the context for
 // the client budget to charge.
 import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 import type { Histogram } from 'prom-client';
-import { type CostModel, operationCost } from './operation-cost.js';
+import { type CostModel, OperationCosts } from './operation-cost.js';
 import { QueryLimitError } from './query-limits.js';
 
 export interface CostContext {
@@ -21,6 +22,7 @@ export interface CostPluginOptions {
 }
 
 export function costPlugin<C extends CostContext>(options: CostPluginOptions): ApolloServerPlugin<C> {
+  const costs = new OperationCosts(options.model);
   return {
     async requestDidStart() {
       return {
@@ -28,7 +30,7 @@ export function costPlugin<C extends CostContext>(options: CostPluginOptions): A
           // @apollo/gateway answers an operationName that names nothing with a 500; it is the client's mistake.
           if (!operation) throw new GraphQLError(`Unknown operation named "${request.operationName ?? ''}".`, { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } });
           const started = performance.now();
-          const cost = operationCost(schema, document, operation, request.variables, options.model);
+          const cost = costs.costOf(schema, document, operation, request.variables);
           options.analysisSeconds?.observe((performance.now() - started) / 1000);
           contextValue.cost = cost;
           if (cost > options.maxCost) throw new QueryLimitError('cost', options.maxCost, cost);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSchema, type OperationDefinitionNode, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { COST_DEFAULTS, operationCost } from './operation-cost.js';
+import { COST_DEFAULTS, operationCost, OperationCosts } from './operation-cost.js';
 
 // The public schema partners code against: the one the gateway weighs operations with.
 const schema = buildSchema(readFileSync(join(import.meta.dirname, '..', '..', '..', 'schema', 'api.graphql'), 'utf8'));
@@ -62,5 +62,15 @@ describe('operation cost', () => {
     // At the root the weight depends on the operation (mutations weigh more), and still adds up.
     const root = ['fragment R0 on Query { product(id: "x") { id } }', 'fragment R1 on Query { ...R0 ...R0 }'];
     expect(cost(`{ ...R1 } ${root.join(' ')}`)).toBe(2);
+  });
+
+  it('remembered per document and page sizes: the same costs as walking every time, whatever the variables', () => {
+    const costs = new OperationCosts();
+    const document = parse('query Q($n: Int, $m: Int, $id: ID!) { product(id: $id) { id } users(first: $n) { edges { node { orders(last: $m) { edges { node { id } } } } } } }');
+    const operation = document.definitions[0] as OperationDefinitionNode;
+    for (const variables of [{ n: 5, m: 2, id: 'a' }, { n: 5, m: 2, id: 'b' }, { n: 50, m: 2, id: 'a' }, { n: 5, m: 9, id: 'a' }, { id: 'a' }, { n: 5, m: 2, id: 'a' }]) {
+      expect(costs.costOf(schema, document, operation, variables)).toBe(operationCost(schema, document, operation, variables));
+    }
+    expect(costs.costOf(schema, document, operation, { n: 50, m: 2, id: 'x' })).toBeGreaterThan(costs.costOf(schema, document, operation, { n: 5, m: 2, id: 'x' }));
   });
 });

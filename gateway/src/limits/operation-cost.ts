@@ -22,7 +22,9 @@ import {
   type SelectionSetNode,
   type ValueNode,
   valueFromASTUntyped,
+  visit,
 } from 'graphql';
+import { LRUCache } from 'lru-cache';
 import { PAGE_SIZE } from '@commerce/platform/page-size';
 
 export interface CostModel {
@@ -126,4 +128,54 @@ export function operationCost(schema: GraphQLSchema, document: DocumentNode, ope
   for (const definition of document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
   const walk: Walk = { schema, fragments, variables: variables ?? {}, model, fragmentCosts: new Map() };
   return Math.max(1, Math.ceil(selectionCost(operation.selectionSet, rootType, walk, new Set(), operation.operation)));
+}
+
+/** The variables a document's page sizes are read from (any `first`/`last` argument that names one). */
+function pageVariables(document: DocumentNode): string[] {
+  const names = new Set<string>();
+  visit(document, {
+    Argument(node) {
+      if (node.name.value !== 'first' && node.name.value !== 'last') return false;
+      visit(node.value, { Variable: (variable) => void names.add(variable.name.value) });
+      return false;
+    },
+  });
+  return [...names].sort();
+}
+
+interface Remembered {
+  /** What the cost depends on besides the document: these variables' values. */
+  reads: string[];
+  costs: LRUCache<string, number>;
+}
+
+/** Page-size combinations remembered per operation (a client paging through one list asks for a few). */
+const PAGE_COMBINATIONS = 64;
+
+/**
+ * operationCost, remembered: the cost is a function of the schema, the document, the operation and
+ * the values of the variables its page sizes name, so each combination is walked once. Apollo
+ * hands out one DocumentNode per distinct query text (its document store), so a repeated query
+ * finds its costs by object identity; documents it forgets take their costs with them.
+ */
+export class OperationCosts {
+  private readonly remembered = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, Map<OperationDefinitionNode, Remembered>>>();
+
+  constructor(private readonly model: CostModel = COST_DEFAULTS) {}
+
+  costOf(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown> | undefined): number {
+    let documents = this.remembered.get(schema);
+    if (!documents) this.remembered.set(schema, (documents = new WeakMap()));
+    let operations = documents.get(document);
+    if (!operations) documents.set(document, (operations = new Map()));
+    let known = operations.get(operation);
+    if (!known) operations.set(operation, (known = { reads: pageVariables(document), costs: new LRUCache({ max: PAGE_COMBINATIONS }) }));
+    const key = known.reads.length === 0 ? '' : JSON.stringify(known.reads.map((name) => variables?.[name] ?? null));
+    let cost = known.costs.get(key);
+    if (cost === undefined) {
+      cost = operationCost(schema, document, operation, variables, this.model);
+      known.costs.set(key, cost);
+    }
+    return cost;
+  }
 }

@@ -81,8 +81,14 @@ export function transportFailure(error: unknown): 'circuit_open' | 'timeout' | '
   if (e?.code === 'EOPENBREAKER') return 'circuit_open';
   if (e?.name === 'TimeoutError' || e?.name === 'AbortError' || e?.cause?.name === 'TimeoutError') return 'timeout';
   if (error instanceof TypeError && e.message === 'fetch failed') return 'unreachable';
+  // undici's own errors (the gateway's subgraph client, subgraph-http.ts) and the socket's.
+  if (e?.code !== undefined && TIMEOUT_CODES.has(e.code)) return 'timeout';
+  if (e?.code !== undefined && UNREACHABLE_CODES.has(e.code)) return 'unreachable';
   return null;
 }
+
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
 
 function reasonOf(error: unknown): UnavailableReason | null {
   if (error instanceof GraphQLUnavailableError) return error.reason;

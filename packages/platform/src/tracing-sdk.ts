@@ -82,41 +82,42 @@ export function createTracing(config: TracingConfig, serviceName: string): Traci
     },
   });
 
-  const clientFetch = (subgraph: string, fetcher: Fetcher): Fetcher => {
+  const clientCall = <T extends { status: number }>(subgraph: string, input: string, given: Record<string, string>, send: (headers: Record<string, string>) => Promise<T>, method = 'POST'): Promise<T> => {
     const tracer = trace.getTracer('gateway');
-    return (input, init) => {
-      const url = new URL(input);
-      const headers = { ...(init.headers as Record<string, string> | undefined) };
-      const span = tracer.startSpan(`${init.method ?? 'GET'} ${subgraph}`, {
-        kind: SpanKind.CLIENT,
-        attributes: {
-          'http.request.method': init.method ?? 'GET',
-          'url.full': url.toString(),
-          'server.address': url.hostname,
-          'server.port': Number(url.port || 80),
-          'peer.service': subgraph,
-          [REQUEST_ID_ATTRIBUTE]: headers['x-request-id'] ?? '',
-        },
-      });
-      const active = trace.setSpan(context.active(), span);
-      propagation.inject(active, headers); // traceparent: this span is the subgraph's parent
-      return context.with(active, () => fetcher(input, { ...init, headers })).then(
-        (response) => {
-          span.setAttribute('http.response.status_code', response.status);
-          if (response.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-          span.end();
-          return response;
-        },
-        (error: unknown) => {
-          span.recordException(error as Error);
-          span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.name });
-          span.setAttribute('error.type', (error as Error)?.name ?? 'Error');
-          span.end();
-          throw error;
-        },
-      );
-    };
+    const url = new URL(input);
+    const headers = { ...given };
+    const span = tracer.startSpan(`${method} ${subgraph}`, {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        'http.request.method': method,
+        'url.full': url.toString(),
+        'server.address': url.hostname,
+        'server.port': Number(url.port || 80),
+        'peer.service': subgraph,
+        [REQUEST_ID_ATTRIBUTE]: headers['x-request-id'] ?? '',
+      },
+    });
+    const active = trace.setSpan(context.active(), span);
+    propagation.inject(active, headers); // traceparent: this span is the subgraph's parent
+    return context.with(active, () => send(headers)).then(
+      (response) => {
+        span.setAttribute('http.response.status_code', response.status);
+        if (response.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+        span.end();
+        return response;
+      },
+      (error: unknown) => {
+        span.recordException(error as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.name });
+        span.setAttribute('error.type', (error as Error)?.name ?? 'Error');
+        span.end();
+        throw error;
+      },
+    );
   };
 
-  return { serverSpan, apolloPlugin, clientFetch, flush: () => provider.forceFlush() };
+  const clientFetch = (subgraph: string, fetcher: Fetcher): Fetcher => (input, init) =>
+    clientCall(subgraph, input, { ...(init.headers as Record<string, string> | undefined) }, (headers) => fetcher(input, { ...init, headers }), init.method ?? 'GET');
+
+  return { serverSpan, apolloPlugin, clientFetch, clientCall, flush: () => provider.forceFlush() };
 }

@@ -40,6 +40,11 @@ export interface Tracing {
   apolloPlugin(): ApolloServerPlugin;
   /** Wraps fetch: a CLIENT span per call to a subgraph, its context injected as `traceparent`. */
   clientFetch(subgraph: string, fetcher: Fetcher): Fetcher;
+  /**
+   * A CLIENT span around one POST to a subgraph made without fetch (the gateway's own client):
+   * `send` gets `headers` with the span's `traceparent` added, and answers with the status.
+   */
+  clientCall<T extends { status: number }>(subgraph: string, url: string, headers: Record<string, string>, send: (headers: Record<string, string>) => Promise<T>): Promise<T>;
   /** Exports what is buffered (before exit). */
   flush(): Promise<void>;
 }

@@ -18,7 +18,7 @@ import { loadOrCreateDevKeys } from '@commerce/platform/dev-keys';
 import { currentDeadline } from '@commerce/platform/deadline';
 import { ConfigError } from '@commerce/platform/env';
 import { inBackground } from '@commerce/messaging/background';
-import { ANONYMOUS, IDENTITY_HEADER, type Identity, IdentityError, identityPublicKey, verifyIdentity } from '@commerce/platform/identity';
+import { ANONYMOUS, IDENTITY_HEADER, type Identity, IdentityError, identityPublicKey, IdentityVerifier } from '@commerce/platform/identity';
 import type { SubgraphConfig } from './config.js';
 import { type Database, openDatabase } from './database.js';
 import { enablePrismaTracing } from './prisma-tracing.js';
@@ -167,12 +167,12 @@ export function requireSharedBus(runtime: SubgraphRuntime): void {
   throw new ConfigError([`REDIS_URL: required to run ${runtime.config.name} as a process of its own (the order saga's events travel through Redis Streams); npm start runs everything in one process without it`]);
 }
 
-export async function identityFrom(req: IncomingMessage, key: KeyObject): Promise<Identity> {
+export async function identityFrom(req: IncomingMessage, verifier: IdentityVerifier): Promise<Identity> {
   const header = req.headers[IDENTITY_HEADER];
   if (header === undefined) return ANONYMOUS;
   try {
     if (typeof header !== 'string') throw new IdentityError('one identity header expected');
-    return await verifyIdentity(key, header);
+    return await verifier.verify(header);
   } catch (error) {
     const reason = error instanceof IdentityError ? error.message : 'identity not verifiable';
     throw unauthenticatedRequest(reason);
@@ -192,6 +192,7 @@ export interface SubgraphServiceOptions<C extends RequestContext> {
 export async function createSubgraphService<C extends RequestContext>(options: SubgraphServiceOptions<C>): Promise<Service> {
   const { config, logger, metrics, database, reads, identityKey, cache, openedCache, fieldLimits, redis } = options.runtime;
   const typeDefs = parse(readFileSync(schemaPath(config.name), 'utf8'));
+  const identities = new IdentityVerifier(identityKey);
   return createService<C>({
     name: config.name,
     nodeEnv: config.nodeEnv,
@@ -204,7 +205,7 @@ export async function createSubgraphService<C extends RequestContext>(options: S
       plugins: [ApolloServerPluginInlineTraceDisabled(), cacheTagsPlugin<C>((context) => (cache.enabled ? context.cache.tags : null))],
     },
     context: async ({ req, requestId }) => {
-      const identity = await identityFrom(req, identityKey);
+      const identity = await identityFrom(req, identities);
       return options.context({
         requestId,
         identity,
