@@ -122,7 +122,7 @@ try {
     'ours-workers': () => run('', ours({ GATEWAY_WORKERS: args.workers! }), { direct: join(ROOT, 'gateway', 'src', 'index.ts') }),
   };
   const baseName = (root: string) => (basename(root).startsWith('base-') ? basename(root) : `base-${basename(root)}`);
-  for (const root of baselines) definitions[baseName(root)] = () => run('', ours({}, root), { direct: join(root, 'gateway', 'src', 'index.ts'), root });
+  for (const root of baselines) definitions[baseName(root)] = () => run('', ours({}, root), { direct: join(root, 'gateway', 'src', 'index.ts'), cwd: root });
   const names = [...new Set([...args.gateways!.split(','), ...baselines.map(baseName)])].filter((name) => name in definitions);
   if (!names.includes('stock')) throw new Error('--gateways must include stock (everything is compared with it)');
   const gateways = new Map<string, { url: string; pgid: number }>();
