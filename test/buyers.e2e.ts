@@ -64,7 +64,9 @@ describe.skipIf(!template || !redisUrl)('concurrent buyers through the gateway, 
   const place = async (who: Record<string, string>, items: Line[], key: string): Promise<GraphQLResponse> => {
     for (let attempt = 1; ; attempt++) {
       const answer = await graph.query(PLACE, { input: { items, idempotencyKey: key } }, who);
-      if (!answer.errors?.some((e) => e.extensions?.code === 'SUBGRAPH_UNAVAILABLE') || attempt === 5) return answer;
+      // Nothing was placed (SUBGRAPH_UNAVAILABLE, or TRY_AGAIN before the deadline): send it again.
+      const again = answer.errors?.some((e) => e.extensions?.code === 'SUBGRAPH_UNAVAILABLE') || answer.data?.placeOrder?.userErrors?.[0]?.code === 'TRY_AGAIN';
+      if (!again || attempt === 5) return answer;
       await sleep(1000); // the client's back-off
     }
   };

@@ -76,9 +76,10 @@ const gateway: Target = {
   answered: (body) => body?.data?.warehouses?.length === 2 && body.errors === undefined,
   hold: async (client, url) => {
     const index = slowCalls.length;
-    const { response } = client.begin(url, JSON.stringify({ query: '{ slow }' }));
+    // Each held request its own document: identical queries in flight share one execution (dedup).
+    const { response } = client.begin(url, JSON.stringify({ query: `{ held${index}: slow }` }));
     await vi.waitFor(() => expect(slowCalls.length).toBeGreaterThan(index));
-    return { response, release: () => slowCalls[index]?.(), answered: (body) => body?.data?.slow === 7 };
+    return { response, release: () => slowCalls[index]?.(), answered: (body) => body?.data?.[`held${index}`] === 7 };
   },
 };
 
