@@ -39,7 +39,8 @@ import {
 } from './support/deploy-files.js';
 import { ROOT } from '@commerce/harness/processes';
 import { haproxyBinary, haproxyConfig, RETRY_POLICY } from '@commerce/harness/haproxy';
-import { generateStackKeys, haproxyLayout, POOL_SIZE_MAX, POOL_HEADROOM, stackEnvironment, stackLayout } from '@commerce/harness/stack';
+import { generateKeys } from '@commerce/harness/keys';
+import { haproxyLayout, POOL_SIZE_MAX, POOL_HEADROOM, stackEnvironment, stackLayout } from '@commerce/harness/stack';
 
 const ENTRY_FILES = new Set((Object.keys(ENTRIES) as Entry[]).map(entryFile));
 const MAX_CONNECTIONS = 100;
@@ -427,7 +428,7 @@ describe('npm run stack (the HAProxy config and environments the harness generat
   });
 
   it('every variable the stack gives a service is one its config schema reads, with a value it accepts', () => {
-    const env = stackEnvironment({ layout, keys: generateStackKeys(), databaseUrl: 'postgresql://postgres@127.0.0.1:5432/commerce_stack', redisUrl: 'redis://127.0.0.1:6379', prefix: 'stack', poolSize: POOL_SIZE_MAX });
+    const env = stackEnvironment({ layout, keys: generateKeys(), databaseUrl: 'postgresql://postgres@127.0.0.1:5432/commerce_stack', redisUrl: 'redis://127.0.0.1:6379', prefix: 'stack', poolSize: POOL_SIZE_MAX });
     const port = (name: string) => String(layout.replicas.find((replica) => replica.name === name)!.port);
     expect(environmentProblems('gateway', { ...env.gateway, PORT: port('gateway-1') })).toEqual([]);
     for (const name of SUBGRAPHS) expect(environmentProblems(name, { ...env.subgraph, PORT: port(`${name}-1`) }), name).toEqual([]);

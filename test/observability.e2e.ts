@@ -3,7 +3,8 @@
 // this also shows a gateway started without them serving what it can.
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { userIdFor } from '@commerce/db/ids';
-import { postGraphQL, testKeys } from './support/graph.js';
+import { postGraphQL } from './support/graph.js';
+import { generateKeys } from '@commerce/harness/keys';
 import { cloneDatabase } from './support/postgres.js';
 import { freePort, run, type Run } from '@commerce/harness/processes';
 
@@ -18,7 +19,7 @@ describe.skipIf(!template)('separate processes: request ids in every log', () =>
   beforeAll(async () => {
     const clone = await cloneDatabase(template as string);
     drop = clone.drop;
-    const keys = testKeys();
+    const keys = generateKeys();
     [gatewayPort, usersPort] = [await freePort(), await freePort()];
     const users = run('start:users', { DATABASE_URL: clone.url, PORT: String(usersPort), LOG_LEVEL: 'info', IDENTITY_PUBLIC_KEY: keys.identityPublicKey });
     processes.push(users);

@@ -12,7 +12,8 @@ import { userIdFor } from '@commerce/db/ids';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { type ForeignSubgraph, startForeignSubgraph } from './support/foreign-subgraph.js';
-import { metricValue, testKeys } from './support/graph.js';
+import { metricValue } from './support/graph.js';
+import { generateKeys } from '@commerce/harness/keys';
 import { type Answer, type KeepAliveClient, keepAliveClient, type Outcome, percentile, startLoad } from './support/load.js';
 import { cloneDatabase } from './support/postgres.js';
 import { freePort, run, type Run } from '@commerce/harness/processes';
@@ -43,7 +44,7 @@ interface Target {
   hold(client: KeepAliveClient, url: string): Promise<Held>;
 }
 
-const keys = testKeys();
+const keys = generateKeys();
 const started: Run[] = [];
 let dir: string;
 let foreign: ForeignSubgraph;

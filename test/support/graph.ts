@@ -1,6 +1,5 @@
 // Starts the whole graph for a test: the three subgraphs and the gateway, each listening on an
 // ephemeral port and talking real HTTP, over a fresh database. Returns { query, stop, … }.
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +15,7 @@ import { MemoryEventBus } from '@commerce/messaging/memory-event-bus';
 import { createUsersServer } from '@commerce/users';
 import { expect, vi } from 'vitest';
 import { cloneDatabase } from './postgres.js';
+import { generateKeys, type GraphKeys } from '@commerce/harness/keys';
 import { dropPrefix } from '@commerce/harness/redis';
 import { uniquePrefix } from './redis.js';
 
@@ -39,7 +39,7 @@ export interface TestGraph {
   /** sql_statements_total{source="request"} summed over the three subgraphs, read from their /metrics. */
   sqlStatements(): Promise<number>;
   /** The keys this graph trusts: the user-token secret and the identity key pair (PEM). */
-  keys: TestKeys;
+  keys: GraphKeys;
   /** Stops one subgraph (it drains and closes, as on SIGTERM). */
   stopSubgraph(name: SubgraphName): Promise<void>;
   /** Starts a stopped subgraph again, on the same port. */
@@ -104,22 +104,7 @@ export type SubgraphName = 'users' | 'products' | 'orders';
 /** `template`: a clone of the run's seeded template; `url`: a database someone else made (and drops), e.g. on a primary with replicas. */
 export type GraphDatabase = { kind: 'postgres'; template: string } | { kind: 'postgres'; url: string } | { kind: 'pglite' };
 
-export interface TestKeys {
-  jwtSecret: string;
-  identityPrivateKey: string;
-  identityPublicKey: string;
-}
-
 const ROLES = new Map(generateSeed().users.map((user) => [user.email, user.role]));
-
-export function testKeys(): TestKeys {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  return {
-    jwtSecret: randomBytes(32).toString('base64url'),
-    identityPrivateKey: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
-    identityPublicKey: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
-  };
-}
 
 export interface GraphOptions {
   gatewayEnv?: Record<string, string>;
@@ -135,10 +120,10 @@ export async function startGraph(database: GraphDatabase, options: GraphOptions 
   let cleanup: () => Promise<void>;
   let dbUrl: string | null = null;
   let dataDir: string | null = null;
-  let keys: TestKeys;
+  let keys: GraphKeys;
   let gatewayEnv: Record<string, string> = {};
   if (database.kind === 'postgres') {
-    keys = testKeys();
+    keys = generateKeys();
     gatewayEnv = { JWT_SECRET: keys.jwtSecret, IDENTITY_PRIVATE_KEY: keys.identityPrivateKey };
     const clone = 'template' in database ? await cloneDatabase(database.template) : { url: database.url, drop: async () => {} };
     dbUrl = clone.url;

@@ -1,10 +1,10 @@
 // The graph in production shape: each service its own process (`npm run start:<service>`, or the
 // compiled build under plain node), on fixed free ports so a killed subgraph can come back where
 // the gateway expects it.
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { signUserToken } from '@commerce/gateway/user-tokens';
 import { userIdFor } from '@commerce/db/ids';
+import { generateKeys } from './keys.js';
 import { freePort, run, type Run } from './processes.js';
 import { dropPrefix, REDIS_URL } from './redis.js';
 
@@ -39,8 +39,7 @@ export interface ProcessGraphOptions {
 }
 
 export async function startProcessGraph(databaseUrl: string, options: ProcessGraphOptions = {}): Promise<ProcessGraph> {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const jwtSecret = randomBytes(32).toString('base64url');
+  const { jwtSecret, identityPrivateKey, identityPublicKey } = generateKeys();
   const ports = new Map<ServiceName, number>();
   for (const name of [...SUBGRAPH_NAMES, 'gateway'] as const) ports.set(name, await freePort());
   const url = (name: ServiceName) => `http://127.0.0.1:${ports.get(name)}/graphql`;
@@ -53,7 +52,7 @@ export async function startProcessGraph(databaseUrl: string, options: ProcessGra
           ...options.env,
           PORT: String(ports.get(name)),
           JWT_SECRET: jwtSecret,
-          IDENTITY_PRIVATE_KEY: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+          IDENTITY_PRIVATE_KEY: identityPrivateKey,
           ...Object.fromEntries(SUBGRAPH_NAMES.map((subgraph) => [`SUBGRAPH_URL_${subgraph.toUpperCase()}`, url(subgraph)])),
           ...options.gatewayEnv,
         }
@@ -66,7 +65,7 @@ export async function startProcessGraph(databaseUrl: string, options: ProcessGra
           PRODUCTS_URL: url('products'),
           DATABASE_URL: databaseUrl,
           SEED_ON_START: 'false',
-          IDENTITY_PUBLIC_KEY: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
+          IDENTITY_PUBLIC_KEY: identityPublicKey,
         };
   const running = new Map<ServiceName, Run>();
   const all: Run[] = [];

@@ -1,5 +1,6 @@
 // Runs the project's npm scripts as a user would, in child processes.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -84,12 +85,36 @@ export function run(script: string, env: Record<string, string>, options: RunOpt
   return { child, kill, output: () => output, stdout: () => stdout, exited, ready };
 }
 
-/** A port nothing listens on right now (for a child process to take). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+/** The first port the kernel hands out for `listen(0)` and outgoing connections (Linux's default 32768). */
+export function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 1024 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+/** Whether nothing listens on host:port right now. */
+export const portFree = (port: number, host = '127.0.0.1'): Promise<boolean> =>
+  new Promise((resolve) => {
+    const server = createServer()
+      .once('error', () => resolve(false))
+      .listen(port, host, () => server.close(() => resolve(true)));
   });
+
+/**
+ * A port nothing listens on right now (for a child process to take), drawn at random below the
+ * kernel's ephemeral range: a port from `listen(0)` is released before the child binds it, and in
+ * that gap (or while a killed replica restarts on it) any outgoing connection may take it as its
+ * local end, which a loaded CI run saw as EADDRINUSE.
+ */
+export async function freePort(): Promise<number> {
+  const low = 10_000;
+  const high = ephemeralLow();
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low));
+    if (await portFree(port)) return port;
+  }
+  throw new Error(`no free port in ${low}..${high}`);
 }

@@ -8,17 +8,16 @@
 // Every child runs in a process group of its own (processes.ts), so a signal meant for one
 // replica reaches nothing else, and stop() leaves nothing behind.
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { userIdFor } from '@commerce/db/ids';
 import { signUserToken } from '@commerce/gateway/user-tokens';
 import pg from 'pg';
+import { generateKeys, type GraphKeys } from './keys.js';
 import { haproxyBinary, haproxyConfig, type HaproxyLayout, readStats, type StatsRow, waitForServer } from './haproxy.js';
 import { ADMIN_URL, adminQuery, databaseUrl } from './postgres.js';
-import { run, type Run } from './processes.js';
+import { ephemeralLow, portFree, run, type Run } from './processes.js';
 import { dropPrefix, REDIS_URL } from './redis.js';
 
 export const STACK_SUBGRAPHS = ['users', 'products', 'orders'] as const;
@@ -70,24 +69,26 @@ export function stackLayout(options: { port?: number; statsPort?: number; replic
 
 export const portsOf = (layout: StackLayout): number[] => [layout.port, layout.statsPort, ...Object.values(layout.frontends), ...layout.replicas.map((replica) => replica.port)];
 
-const portFree = (host: string, port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const server = createServer()
-      .once('error', () => resolve(false))
-      .listen(port, host, () => server.close(() => resolve(true)));
-  });
-
 /** The ports of the layout something already listens on. */
 export async function busyPorts(layout: StackLayout): Promise<number[]> {
   const busy: number[] = [];
-  for (const port of portsOf(layout)) if (!(await portFree(layout.host, port))) busy.push(port);
+  for (const port of portsOf(layout)) if (!(await portFree(port, layout.host))) busy.push(port);
   return busy;
 }
 
-/** A base port whose whole layout is free (for tests: the defaults may be taken by `npm run stack`). */
+/**
+ * A base port whose whole layout is free (for tests: the defaults may be taken by `npm run stack`).
+ * The layout lies below the kernel's ephemeral range: a port chosen there could be taken, between
+ * the check and a replica's (re)start, by another test's `freePort()` or by any outgoing
+ * connection's local end (CI saw EADDRINUSE exactly so).
+ */
 export async function freeStackPort(replicas = 2): Promise<number> {
+  const span = Math.max(...portsOf(stackLayout({ port: 0, replicas })));
+  const low = 10_000;
+  const high = Math.min(ephemeralLow(), 65_536) - span - 1;
+  if (high <= low) throw new Error(`no room for a stack below the ephemeral ports (${ephemeralLow()})`);
   for (let attempt = 0; attempt < 20; attempt++) {
-    const port = 20_000 + 10 * Math.floor(Math.random() * 3000);
+    const port = low + 10 * Math.floor((Math.random() * (high - low)) / 10);
     if ((await busyPorts(stackLayout({ port, replicas }))).length === 0) return port;
   }
   throw new Error('no free range of ports for a stack');
@@ -103,23 +104,6 @@ export function haproxyLayout(layout: StackLayout): HaproxyLayout {
       port: service === 'gateway' ? layout.port : layout.frontends[service],
       servers: layout.replicas.filter((replica) => replica.service === service).map(({ name, port }) => ({ name, port })),
     })),
-  };
-}
-
-export interface StackKeys {
-  /** HS256 secret the gateways verify user tokens with. */
-  jwtSecret: string;
-  /** Ed25519 pair (PEM): the gateways sign forwarded identities, the subgraphs verify them. */
-  identityPrivateKey: string;
-  identityPublicKey: string;
-}
-
-export function generateStackKeys(): StackKeys {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  return {
-    jwtSecret: randomBytes(32).toString('base64url'),
-    identityPrivateKey: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
-    identityPublicKey: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
   };
 }
 
@@ -179,7 +163,7 @@ export interface StackOptions {
   prefix?: string;
   /** Drop the database and the prefix's keys at stop (tests). */
   ephemeral?: boolean;
-  keys?: StackKeys;
+  keys?: GraphKeys;
   /** DATABASE_POOL_SIZE; by default planned against max_connections (planPools). */
   poolSize?: number;
   /** LOG_LEVEL of the services (warn: only what goes wrong; info: a line per request). */
@@ -212,7 +196,7 @@ export interface Stack {
   databaseUrl: string;
   prefix: string;
   pools: PoolPlan;
-  keys: StackKeys;
+  keys: GraphKeys;
   haproxyConfigPath: string;
   replicas: Replica[];
   replica(name: string): Replica;
@@ -254,7 +238,7 @@ async function ensureDatabase(adminUrl: string, name: string): Promise<boolean> 
 /** What the stack's services are started with (test/deploy.test.ts holds it to their config schemas). */
 export function stackEnvironment(options: {
   layout: StackLayout;
-  keys: StackKeys;
+  keys: GraphKeys;
   databaseUrl: string;
   redisUrl: string;
   prefix: string;
@@ -311,7 +295,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const redisUrl = options.redisUrl ?? REDIS_URL;
   const databaseName = options.database ?? 'commerce_stack';
   const prefix = options.prefix ?? 'stack';
-  const keys = options.keys ?? generateStackKeys();
+  const keys = options.keys ?? generateKeys();
   const subgraphReplicas = layout.replicas.filter((replica) => replica.service !== 'gateway').length;
   const pools = await planPools(adminUrl, subgraphReplicas, options.poolSize);
   const dbUrl = databaseUrl(databaseName, adminUrl);
