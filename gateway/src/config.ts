@@ -7,7 +7,6 @@ import { findRuntimeFile } from '@commerce/platform/runtime-files';
 import { type TracingConfig, tracingConfig, tracingEnv } from '@commerce/platform/tracing';
 import { z } from 'zod';
 import type { BudgetLimits } from './limits/client-budget.js';
-import { COST_DEFAULTS, type CostModel } from './limits/operation-cost.js';
 import type { IntrospectionPolicy } from './auth/introspection-policy.js';
 import { QUERY_LIMIT_DEFAULTS, type QueryLimits } from './limits/query-limits.js';
 import { EDGE_DEFAULTS, type EdgeConfig } from '@commerce/platform/service';
@@ -29,8 +28,6 @@ export interface GatewayConfig extends ProcessConfig {
   httpCacheMaxAgeSeconds: number;
   /** Per-client budgets; null when RATE_LIMIT_ENABLED=false. */
   budgets: BudgetLimits | null;
-  /** How operations are weighed against the budgets. */
-  cost: CostModel;
   /** Static limits checked before execution (QUERY_LIMIT_EXCEEDED). */
   queryLimits: QueryLimits & { cost: number };
   http: EdgeConfig;
@@ -78,6 +75,10 @@ export const REFUSAL_COST_DEFAULT = 10;
 
 /** The most any one operation may cost (a 50 × 50 nested page of users' orders costs about 60,000). */
 export const MAX_COST_DEFAULT = 100_000;
+
+/** Why COST_WEIGHTS is refused: what it did is written in the schema now. */
+export const COST_WEIGHTS_REMOVED =
+  'no longer read: weights are @cost and @listSize directives in the subgraph SDLs (schema/*.graphql, then npm run compose), see docs/adr/0006-cost-directives.md; remove the setting';
 
 const limit = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
 const origins = z
@@ -146,20 +147,8 @@ export const gatewayEnvSchema = z.object({
       }
     })
     .optional(),
-  COST_WEIGHTS: z
-    .string()
-    .transform((text, ctx) => {
-      const weights = z.record(z.string().regex(/^\w+\.\w+$/), z.number().min(0).max(100_000));
-      try {
-        const parsed = weights.safeParse(JSON.parse(text));
-        if (parsed.success) return parsed.data;
-      } catch {
-        // reported below
-      }
-      ctx.addIssue({ code: 'custom', message: 'must be JSON like {"Query.products":2,"Mutation.placeOrder":20} (Type.field: weight)' });
-      return z.NEVER;
-    })
-    .optional(),
+  // Field weights moved into the schema; a deployment still setting them would silently lose them.
+  COST_WEIGHTS: z.string().refine(() => false, COST_WEIGHTS_REMOVED).optional(),
   TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   ...cacheEnv,
   ...tracingEnv,
@@ -230,7 +219,6 @@ export function gatewayConfig(env: Record<string, string | undefined> = process.
     budgets: parsed.RATE_LIMIT_ENABLED
       ? { anonymous: parsed.RATE_LIMIT_ANONYMOUS, user: parsed.RATE_LIMIT_USER, admin: parsed.RATE_LIMIT_ADMIN, partner: parsed.RATE_LIMIT_PARTNER, tiers: parsed.RATE_LIMIT_TIERS ?? {}, refusalCost: parsed.RATE_LIMIT_REFUSAL_COST }
       : null,
-    cost: { ...COST_DEFAULTS, weights: parsed.COST_WEIGHTS ?? {} },
     queryLimits: {
       cost: parsed.QUERY_MAX_COST,
       depth: parsed.QUERY_MAX_DEPTH,
