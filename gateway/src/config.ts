@@ -68,12 +68,12 @@ const bucket = z
   .refine((limit) => limit.capacity >= 1 && limit.refillPerSecond > 0, 'capacity must be at least 1 and the refill above 0');
 
 /** Defaults (README "Limits"): browsing freely and a few orders a minute fit easily; crawling does not. */
-export const BUDGET_DEFAULTS = { anonymous: '3000,50', user: '10000,100', admin: '200000,2000', partner: '50000,500' } as const;
+export const BUDGET_DEFAULTS = { anonymous: '3000,50', user: '10000,100', admin: '250000,2500', partner: '50000,500' } as const;
 
 /** What a refused request (a limit, a parse or validation error) takes from its client's budget. */
 export const REFUSAL_COST_DEFAULT = 10;
 
-/** The most any one operation may cost (a 50 × 50 nested page of users' orders costs about 60,000). */
+/** The most any one operation may cost (a 50 × 50 nested page of users' orders with their lines and totals costs 82,651). */
 export const MAX_COST_DEFAULT = 100_000;
 
 /** Why COST_WEIGHTS is refused: what it did is written in the schema now. */
