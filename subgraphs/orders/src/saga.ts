@@ -24,6 +24,20 @@ export interface OrderSaga {
   stop(): Promise<void>;
 }
 
+const TIMED_OUT = Symbol('timed out');
+
+/** `work`'s result, or `fallback` if it has not come by `until` (without a fallback: `work`, however long). */
+async function by<T, F>(until: number, work: Promise<T>, fallback: F | undefined): Promise<T | F> {
+  if (fallback === undefined) return work;
+  let timer: NodeJS.Timeout | undefined;
+  work.catch(() => {}); // a late failure, after the fallback was answered, is nobody's to see
+  try {
+    return await Promise.race([work, new Promise<F>((resolve) => (timer = setTimeout(() => resolve(fallback), Math.max(0, until - Date.now()))))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** When a waiter first looks at the database for an outcome decided elsewhere, then how often. */
 const FIRST_POLL_MS = 250;
 const POLL_MS = 1000;
@@ -60,19 +74,28 @@ export function startOrderSaga(options: { repository: OrdersRepository; bus: Eve
         // under load hundreds of orders wait at once, and this replica usually hears first).
         for (let poll = 0; ; poll++) {
           if (poll > 0 || !pending) {
+            // The look (and the purge after it) ends by `until` too: on a busy machine a read
+            // started just before it could take longer than the caller waits. Past it, the
+            // answer is the order as last seen (a read left running is harmless).
+            const seen = last;
+            let looked: OrderRow | null | typeof TIMED_OUT;
             try {
-              last = await repository.orderById(orderId);
+              looked = await by(until, repository.orderById(orderId), seen === null ? undefined : TIMED_OUT);
             } catch (error) {
-              if (!isDeadlineExceeded(error) || !last) throw error;
-              return last; // no connection before the deadline: the order as last seen
+              if (!isDeadlineExceeded(error) || !seen) throw error;
+              return seen; // no connection before the deadline: the order as last seen
             }
+            if (looked === TIMED_OUT) return seen;
+            last = looked;
             if (!last) return last;
             if (last.status !== 'PENDING') {
               // Decided on another replica, which may not have purged yet: this answer must not
               // come before that purge (and its write position, ADR 0005), or a read right after
-              // it could still find the PENDING order in a cache or on a read replica.
-              await purge(last);
-              return last;
+              // it could still find the PENDING order in a cache or on a read replica. Without
+              // the purge in time, the answer is the PENDING order it was.
+              const decided = last;
+              const purged = await by(until, purge(decided).then(() => decided), seen === null ? undefined : TIMED_OUT);
+              return purged === TIMED_OUT ? seen : decided;
             }
           }
           const wait = Math.min(poll === 0 ? FIRST_POLL_MS : POLL_MS, until - Date.now());
