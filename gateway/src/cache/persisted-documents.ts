@@ -105,14 +105,15 @@ export function checkManifest(text: string, path: string, limits: DocumentLimits
     if (seen.has(operation.id)) problems.push(`${where}: ${label} is listed twice`);
     seen.add(operation.id);
     if (sha256Hex(operation.body) !== operation.id) problems.push(`${where}: ${label}: id is not the SHA-256 of its body`);
+    let operations: OperationDefinitionNode[];
     try {
       limits.check(operation.body);
+      operations = parse(operation.body, { noLocation: true }).definitions.filter((definition): definition is OperationDefinitionNode => definition.kind === Kind.OPERATION_DEFINITION);
     } catch (error) {
       if (error instanceof QueryLimitError) problems.push(`${where}: ${label} exceeds the static limit ${error.limit} (max ${error.max}${error.found === null ? '' : `, found ${error.found}`}); raise QUERY_MAX_* or change the operation`);
       else problems.push(`${where}: ${label}: ${(error as Error).message}`);
       continue;
     }
-    const operations = parse(operation.body, { noLocation: true }).definitions.filter((definition): definition is OperationDefinitionNode => definition.kind === Kind.OPERATION_DEFINITION);
     if (operations.length !== 1) problems.push(`${where}: ${label}: its body must hold exactly one operation (found ${operations.length})`);
     else if (operations[0]!.operation !== operation.type || (operations[0]!.name?.value ?? null) !== (operation.name ?? null)) {
       problems.push(`${where}: ${label}: its body is ${operations[0]!.operation} ${operations[0]!.name?.value ?? '(anonymous)'}, not the listed ${operation.type} ${operation.name ?? '(anonymous)'}`);
