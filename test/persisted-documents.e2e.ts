@@ -116,6 +116,28 @@ describe.skipIf(!template || !redisUrl)('persisted documents', () => {
     }
   });
 
+  it('a listed id repeated by an anonymous client is answered by the hit lane, as a repeated text is; an APQ hash never is', async () => {
+    const lane = (response: GraphQLResponse) => (response.headers.get('server-timing') ?? '').includes('lane');
+    const catalog = byId(listed('Catalog').id, { first: 6 });
+    const fromLane = await vi.waitFor(
+      async () => {
+        const response = await post(replicaB, catalog);
+        expect(lane(response)).toBe(true);
+        return response;
+      },
+      { timeout: 5000, interval: 25 },
+    );
+    expect(fromLane.headers.get('x-cache')).toBe('HIT');
+    expect(fromLane.data?.products.edges).toHaveLength(6);
+    const query = `query Lane_${randomUUID().replaceAll('-', '')} { products(first: 1) { totalCount } }`;
+    await post(replicaB, { query, ...byId(sha256(query)) });
+    for (let i = 0; i < 5; i++) {
+      const response = await post(replicaB, byId(sha256(query)));
+      expect(response.errors).toBeUndefined();
+      expect(lane(response)).toBe(false);
+    }
+  });
+
   it('allow (the default): other documents still run; off: a listed id with no text is PERSISTED_QUERY_NOT_FOUND', async () => {
     const other = await post(replicaA(), { query: '{ products(first: 1) { totalCount } }' });
     expect(other.errors).toBeUndefined();
