@@ -88,8 +88,10 @@ describe.skipIf(!template || !redisUrl)('persisted documents', () => {
       { timeout: 5000, interval: 25 },
     );
     expect(onB.data).toEqual(registered.data);
-    const stored = await withRedis(redisUrl as string, 2000, (client) => client.exists(`${graph.redisPrefix}:apq:${hash}`));
-    expect(stored).toBe(1);
+    const ttl = await withRedis(redisUrl as string, 2000, (client) => client.pTTL(`${graph.redisPrefix}:apq:${hash}`));
+    // Stored under the graph's prefix, with a TTL (so volatile-lru can evict it): about 24 h.
+    expect(ttl).toBeGreaterThan(86_000_000);
+    expect(ttl).toBeLessThanOrEqual(86_400_000);
   });
 
   it('every listed operation runs by id alone (no query text), with data and no errors', async () => {

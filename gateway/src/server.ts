@@ -32,7 +32,7 @@ import { ResilientDataSource, type SubgraphFetchMetrics } from './federation/res
 import { type SubgraphAnswer, SubgraphHttp } from './federation/subgraph-http.js';
 import { deduplicatingGateway, Deduplication, InFlight } from './federation/dedup.js';
 import { limitedPersistedQueries, persistedQueryCache } from './cache/persisted-queries.js';
-import { openApqStore } from './cache/apq-store.js';
+import { APQ_TTL_SECONDS, openApqStore } from './cache/apq-store.js';
 import { loadPersistedDocuments, type PersistedDocuments } from './cache/persisted-documents.js';
 import { DocumentLimits } from './limits/query-limits.js';
 import { responseCachePlugin } from './cache/response-cache.js';
@@ -194,7 +194,7 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
       gateway,
       // Apollo parses again after the edge's check: the token cap holds there too.
       parseOptions: { maxTokens: config.queryLimits.tokens },
-      persistedQueries: { cache: persistedQueryCache(persistedDocuments, limitedPersistedQueries(documentLimits, limitRejections, apq.cache)) },
+      persistedQueries: { cache: persistedQueryCache(persistedDocuments, limitedPersistedQueries(documentLimits, limitRejections, apq.cache)), ttl: APQ_TTL_SECONDS },
       plugins: [
         ...offline.plugins,
         introspectionPlugin<GatewayContext>(config.introspection),

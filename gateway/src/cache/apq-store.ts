@@ -33,6 +33,13 @@ export interface ApqStore {
   close(): Promise<void>;
 }
 
+/**
+ * How long a registration is kept (Apollo sets none): with no TTL, Redis' volatile-lru could never
+ * evict the entries, and anyone can register any number of distinct documents. A client whose
+ * entry expired registers it again with one extra round trip.
+ */
+export const APQ_TTL_SECONDS = 86_400;
+
 /** KeyvAdapter's types name keyv's CommonJS declaration, this module imports the ESM one: one class at run time. */
 type KeyvAdapterInput = ConstructorParameters<typeof KeyvAdapter<string>>[0];
 
