@@ -44,6 +44,8 @@ async function codegen(): Promise<GeneratedFile[]> {
       documents: join(OPERATIONS_DIR, '*.graphql'),
       silent: true,
       errorsOnly: true,
+      // Relative imports with .js, as the project's NodeNext resolution wants them.
+      importExtension: '.js',
       generates: {
         [`${GENERATED_DIR}/`]: {
           preset: 'client',
