@@ -103,7 +103,8 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
   const { requests: cacheRequests, setsRefused: cacheSetsRefused } = cacheCounters(metrics.registry);
   const documentLimits = new DocumentLimits(config.queryLimits);
   const persistedDocuments = dependencies.persistedDocuments ?? loadPersistedDocuments(config.persistedDocuments, documentLimits);
-  if (persistedDocuments.mode !== 'off') logger.info({ mode: persistedDocuments.mode, listed: persistedDocuments.size, manifest: persistedDocuments.source }, 'persisted documents loaded');
+  if (persistedDocuments.mode !== 'off' && persistedDocuments.source === null) logger.warn({ mode: persistedDocuments.mode }, 'no persisted documents manifest (clients/persisted-query-manifest.json not found): no operation is listed');
+  else if (persistedDocuments.mode !== 'off') logger.info({ mode: persistedDocuments.mode, listed: persistedDocuments.size, manifest: persistedDocuments.source }, 'persisted documents loaded');
   // APQ on Redis when there is one (every replica finds what any replica registered), else in memory.
   const apq = openApqStore({ redisUrl: config.cache.redisUrl, prefix: config.cache.prefix, timeoutMs: config.cache.timeoutMs, requests: cacheRequests, logger });
   // Anonymous repeat hits, answered before Express and Apollo (only with a cache to answer from).
