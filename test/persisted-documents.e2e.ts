@@ -189,6 +189,16 @@ describe.skipIf(!template || !redisUrl)('persisted documents', () => {
       expect(code(malformed)).toBe('PERSISTED_QUERY_NOT_IN_LIST');
     });
 
+    it("refusals are charged to the client's budget like a limit refusal: past it, 429 RATE_LIMITED with Retry-After", async () => {
+      const budgeted = await graph.startGateway({ PERSISTED_DOCUMENTS: 'require', RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_ANONYMOUS: '30,0.01', RATE_LIMIT_REFUSAL_COST: '10' });
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) statuses.push((await post(budgeted, { query: `{ products(first: ${i + 1}) { totalCount } }` })).status);
+      expect(statuses).toEqual([400, 400, 400, 429]);
+      const limited = await post(budgeted, { query: '{ products(first: 9) { totalCount } }' });
+      expect(code(limited)).toBe('RATE_LIMITED');
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    });
+
     it('GET by id answers with the caching headers and an ETag, then 304 for If-None-Match; a mutation by GET stays refused', async () => {
       const url = getUrl(strict, listed('Catalog').id, { first: 4 });
       const first = await httpGet(url, PREFLIGHT);
