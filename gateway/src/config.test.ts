@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gatewayConfig } from './config.js';
+import { COST_WEIGHTS_REMOVED, gatewayConfig } from './config.js';
 
 describe('gatewayConfig: shutdown and log output', () => {
   it('reads the same SHUTDOWN_* and LOG_BUFFER_BYTES settings as the subgraphs, with the same check', () => {
@@ -7,5 +7,13 @@ describe('gatewayConfig: shutdown and log output', () => {
     expect(gatewayConfig(production)).toMatchObject({ shutdown: { timeoutMs: 10_000, readyDelayMs: 2000 }, logBufferBytes: 1024 * 1024 });
     expect(gatewayConfig({ SHUTDOWN_TIMEOUT_MS: '1500', LOG_BUFFER_BYTES: '65536' })).toMatchObject({ shutdown: { timeoutMs: 1500, readyDelayMs: 0 }, logBufferBytes: 65536 });
     expect(() => gatewayConfig({ ...production, SHUTDOWN_READY_DELAY_MS: '10000' })).toThrow(/SHUTDOWN_TIMEOUT_MS: must be larger than SHUTDOWN_READY_DELAY_MS/);
+  });
+});
+
+describe('gatewayConfig: cost weights', () => {
+  it('refuses a leftover COST_WEIGHTS, pointing at the @cost / @listSize directives that replaced it', () => {
+    expect(() => gatewayConfig({ COST_WEIGHTS: '{"Query.products":2}' })).toThrow(COST_WEIGHTS_REMOVED);
+    expect(() => gatewayConfig({ COST_WEIGHTS: '{"Query.products":2}' })).toThrow(/- COST_WEIGHTS: no longer read: weights are @cost and @listSize directives in the subgraph SDLs/);
+    expect(() => gatewayConfig({})).not.toThrow();
   });
 });

@@ -7,7 +7,6 @@ import { findRuntimeFile } from '@commerce/platform/runtime-files';
 import { type TracingConfig, tracingConfig, tracingEnv } from '@commerce/platform/tracing';
 import { z } from 'zod';
 import type { BudgetLimits } from './limits/client-budget.js';
-import { COST_DEFAULTS, type CostModel } from './limits/operation-cost.js';
 import type { IntrospectionPolicy } from './auth/introspection-policy.js';
 import { QUERY_LIMIT_DEFAULTS, type QueryLimits } from './limits/query-limits.js';
 import { EDGE_DEFAULTS, type EdgeConfig } from '@commerce/platform/service';
@@ -30,8 +29,6 @@ export interface GatewayConfig extends ProcessConfig {
   httpCacheMaxAgeSeconds: number;
   /** Per-client budgets; null when RATE_LIMIT_ENABLED=false. */
   budgets: BudgetLimits | null;
-  /** How operations are weighed against the budgets. */
-  cost: CostModel;
   /** Static limits checked before execution (QUERY_LIMIT_EXCEEDED). */
   queryLimits: QueryLimits & { cost: number };
   /** Trusted documents: the manifest of our clients' operations and what runs besides them. */
@@ -74,13 +71,17 @@ const bucket = z
   .refine((limit) => limit.capacity >= 1 && limit.refillPerSecond > 0, 'capacity must be at least 1 and the refill above 0');
 
 /** Defaults (README "Limits"): browsing freely and a few orders a minute fit easily; crawling does not. */
-export const BUDGET_DEFAULTS = { anonymous: '3000,50', user: '10000,100', admin: '200000,2000', partner: '50000,500' } as const;
+export const BUDGET_DEFAULTS = { anonymous: '3000,50', user: '10000,100', admin: '250000,2500', partner: '50000,500' } as const;
 
 /** What a refused request (a limit, a parse or validation error) takes from its client's budget. */
 export const REFUSAL_COST_DEFAULT = 10;
 
-/** The most any one operation may cost (a 50 × 50 nested page of users' orders costs about 60,000). */
+/** The most any one operation may cost (a 50 × 50 nested page of users' orders with their lines and totals costs 82,651). */
 export const MAX_COST_DEFAULT = 100_000;
+
+/** Why COST_WEIGHTS is refused: what it did is written in the schema now. */
+export const COST_WEIGHTS_REMOVED =
+  'no longer read: weights are @cost and @listSize directives in the subgraph SDLs (schema/*.graphql, then npm run compose), see docs/adr/0006-cost-directives.md; remove the setting';
 
 const limit = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
 const origins = z
@@ -149,20 +150,8 @@ export const gatewayEnvSchema = z.object({
       }
     })
     .optional(),
-  COST_WEIGHTS: z
-    .string()
-    .transform((text, ctx) => {
-      const weights = z.record(z.string().regex(/^\w+\.\w+$/), z.number().min(0).max(100_000));
-      try {
-        const parsed = weights.safeParse(JSON.parse(text));
-        if (parsed.success) return parsed.data;
-      } catch {
-        // reported below
-      }
-      ctx.addIssue({ code: 'custom', message: 'must be JSON like {"Query.products":2,"Mutation.placeOrder":20} (Type.field: weight)' });
-      return z.NEVER;
-    })
-    .optional(),
+  // Field weights moved into the schema; a deployment still setting them would silently lose them.
+  COST_WEIGHTS: z.string().refine(() => false, COST_WEIGHTS_REMOVED).optional(),
   TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   PERSISTED_DOCUMENTS: z.enum(['off', 'allow', 'require']).default('allow'),
   PERSISTED_DOCUMENTS_MANIFEST: z.string().min(1).optional(),
@@ -239,7 +228,6 @@ export function gatewayConfig(env: Record<string, string | undefined> = process.
     budgets: parsed.RATE_LIMIT_ENABLED
       ? { anonymous: parsed.RATE_LIMIT_ANONYMOUS, user: parsed.RATE_LIMIT_USER, admin: parsed.RATE_LIMIT_ADMIN, partner: parsed.RATE_LIMIT_PARTNER, tiers: parsed.RATE_LIMIT_TIERS ?? {}, refusalCost: parsed.RATE_LIMIT_REFUSAL_COST }
       : null,
-    cost: { ...COST_DEFAULTS, weights: parsed.COST_WEIGHTS ?? {} },
     queryLimits: {
       cost: parsed.QUERY_MAX_COST,
       depth: parsed.QUERY_MAX_DEPTH,

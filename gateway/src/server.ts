@@ -21,6 +21,7 @@ import { budgetStoreScripts, FailOpenBudgetStore, MemoryBudgetStore, RedisBudget
 import { type BudgetContext, clientBudgetPlugin, refusalCharge } from './limits/client-budget.js';
 import { clientIp } from './http/client-ip.js';
 import { costPlugin } from './limits/cost-plugin.js';
+import { costSchemaOfSdl } from './limits/cost-schema.js';
 import { compressionMiddleware, corsMiddleware, persistedDocumentsMiddleware, queryLimitsMiddleware } from './http/edge.js';
 import { explorer } from './http/explorer.js';
 import { introspectionPlugin } from './auth/introspection-policy.js';
@@ -200,7 +201,7 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
         ...offline.plugins,
         introspectionPlugin<GatewayContext>(config.introspection),
         costPlugin<GatewayContext>({
-          model: config.cost,
+          costs: costSchemaOfSdl(supergraph.sdl),
           maxCost: config.queryLimits.cost,
           analysisSeconds: new Histogram({
             name: 'operation_cost_analysis_seconds',

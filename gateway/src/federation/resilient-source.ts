@@ -14,7 +14,7 @@ import { STATUS_CODES } from 'node:http';
 import { GraphQLError } from 'graphql';
 import CircuitBreaker from 'opossum';
 import type { Counter, Gauge, Histogram } from 'prom-client';
-import { DEADLINE_HEADER } from '@commerce/platform/deadline';
+import { deadlineHeaders } from '@commerce/platform/deadline';
 import { breakerPolicy, retryBackoff, transportFailure } from '@commerce/platform/graphql-client';
 import { tracing } from '@commerce/platform/tracing';
 import { failurePaths, fetchDocument, operationKind } from './failure-paths.js';
@@ -178,7 +178,7 @@ export class ResilientDataSource<TContext extends Record<string, any>> implement
   private send(fetch: Fetch): Promise<SubgraphAnswer> {
     const attempt = () => {
       const left = Math.max(1, Math.floor(fetch.deadline - Date.now()));
-      const headers = { ...fetch.headers, [DEADLINE_HEADER]: String(left) };
+      const headers = { ...fetch.headers, ...deadlineHeaders(left) };
       const post = (sent: Record<string, string>) => this.http.post(this.target, sent, fetch.body, left);
       // With tracing on, each attempt is a client span whose context travels as `traceparent`.
       const traces = tracing();

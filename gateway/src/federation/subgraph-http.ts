@@ -31,23 +31,32 @@ export class SubgraphTimeoutError extends Error {
 /**
  * undici takes any emitter with `aborted` and `reason` as a signal: this one costs a timer, where
  * an AbortSignal.timeout costs a transferable, a weak reference and a DOMException.
+ *
+ * Timers run before the loop reads its sockets: when the loop is busy, the timer can fire while the
+ * answer already sits unread in the socket. The abort therefore waits one turn of the loop
+ * (setImmediate runs after the poll phase), so an answer that came in time is taken, not thrown
+ * away as a timeout (for a mutation that would make its outcome unknown).
  */
 class Deadline extends EventEmitter {
   aborted = false;
   reason: Error | undefined;
   private readonly timer: NodeJS.Timeout;
+  private immediate: NodeJS.Immediate | undefined;
 
   constructor(ms: number) {
     super();
     this.timer = setTimeout(() => {
-      this.aborted = true;
-      this.reason = new SubgraphTimeoutError(ms);
-      this.emit('abort');
+      this.immediate = setImmediate(() => {
+        this.aborted = true;
+        this.reason = new SubgraphTimeoutError(ms);
+        this.emit('abort');
+      });
     }, ms);
   }
 
   clear(): void {
     clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
   }
 }
 

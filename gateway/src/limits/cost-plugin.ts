@@ -1,11 +1,12 @@
-// Weighs every operation before execution (operation-cost.ts; each document and page-size
-// combination is walked once, then remembered), refuses one above the static
+// Weighs every operation before execution (operation-cost.ts, by the @cost / @listSize directives
+// of the supergraph; each document and page-size combination is walked once, then remembered), refuses one above the static
 // maximum (HTTP 400, QUERY_LIMIT_EXCEEDED, limit "cost"), and leaves the cost on the context for
 // the client budget to charge.
 import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 import type { Histogram } from 'prom-client';
-import { type CostModel, OperationCosts } from './operation-cost.js';
+import type { CostSchema } from './cost-schema.js';
+import { OperationCosts } from './operation-cost.js';
 import { QueryLimitError } from './query-limits.js';
 
 export interface CostContext {
@@ -14,7 +15,8 @@ export interface CostContext {
 }
 
 export interface CostPluginOptions {
-  model: CostModel;
+  /** The supergraph's cost directives (costSchemaOfSdl). */
+  costs: CostSchema;
   /** No single operation may cost more, whoever asks. */
   maxCost: number;
   /** Time spent weighing (the overhead of cost analysis, per request). */
@@ -22,15 +24,15 @@ export interface CostPluginOptions {
 }
 
 export function costPlugin<C extends CostContext>(options: CostPluginOptions): ApolloServerPlugin<C> {
-  const costs = new OperationCosts(options.model);
+  const costs = new OperationCosts(options.costs);
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ schema, document, operation, request, contextValue }) {
+        async didResolveOperation({ document, operation, request, contextValue }) {
           // @apollo/gateway answers an operationName that names nothing with a 500; it is the client's mistake.
           if (!operation) throw new GraphQLError(`Unknown operation named "${request.operationName ?? ''}".`, { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } });
           const started = performance.now();
-          const cost = costs.costOf(schema, document, operation, request.variables);
+          const cost = costs.costOf(document, operation, request.variables);
           options.analysisSeconds?.observe((performance.now() - started) / 1000);
           contextValue.cost = cost;
           if (cost > options.maxCost) throw new QueryLimitError('cost', options.maxCost, cost);

@@ -5,7 +5,7 @@
 // and (with tracing on) a client span whose context travels as `traceparent`.
 import { setTimeout as sleep } from 'node:timers/promises';
 import CircuitBreaker from 'opossum';
-import { DEADLINE_HEADER, timeLeft } from './deadline.js';
+import { deadlineHeaders, timeLeft } from './deadline.js';
 import { IDENTITY_HEADER } from './identity.js';
 import { type Fetcher, tracing } from './tracing.js';
 
@@ -142,7 +142,7 @@ export class GraphQLClient {
         ...(call.requestId ? { 'x-request-id': call.requestId } : {}),
         ...(call.identityToken ? { [IDENTITY_HEADER]: call.identityToken } : {}),
         // What the target has before this attempt is abandoned: it may only shorten that.
-        [DEADLINE_HEADER]: String(Math.floor(timeoutMs)),
+        ...deadlineHeaders(timeoutMs),
       },
       body: JSON.stringify({ query: document, variables }),
       signal: AbortSignal.timeout(timeoutMs),

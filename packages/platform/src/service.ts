@@ -7,7 +7,7 @@ import { ApolloServer, type ApolloServerOptions, type BaseContext } from '@apoll
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
-import { DEADLINE_HEADER, deadlineFrom, withDeadline } from './deadline.js';
+import { deadlineFrom, withDeadline } from './deadline.js';
 import { type Logger, statusLine } from './logger.js';
 import { type ServiceMetrics, requestMetricsPlugin } from './metrics.js';
 import { formatErrorFor } from './errors.js';
@@ -163,7 +163,7 @@ export async function createService<C extends BaseContext>(options: ServiceOptio
     ...(options.beforeGraphQL ?? []),
     ...(traces ? [traces.serverSpan(options.name)] : []),
     // The caller's deadline, counted from the request's arrival, for everything the request does.
-    (req, res, next) => withDeadline(deadlineFrom(req.headers[DEADLINE_HEADER], res.locals.arrivedAt as number), next),
+    (req, res, next) => withDeadline(deadlineFrom(req.headers, res.locals.arrivedAt as number), next),
     expressMiddleware(apollo, { context: async ({ req, res }) => options.context({ req, requestId: res.locals.requestId as string }) }),
   );
 

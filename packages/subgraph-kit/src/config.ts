@@ -42,6 +42,8 @@ export interface SagaConfig {
   productsUrl: string;
   /** How long placeOrder waits for the reservation's outcome before answering PENDING. */
   placeOrderWaitMs: number;
+  /** placeOrder calls writing at once per process; more queue, and one that cannot be written in time is TRY_AGAIN at once. */
+  placeOrderConcurrency: number;
   /** An event handed to a consumer that neither acknowledged nor failed it for this long goes to another. */
   claimIdleMs: number;
   /** Event consumers per process (each handles one event at a time). */
@@ -86,6 +88,7 @@ export const subgraphEnvSchema = z.object({
   RATE_LIMIT_ENABLED: booleanFlag(true),
   PRODUCTS_URL: z.url({ protocol: /^https?$/ }).optional(),
   PLACE_ORDER_WAIT_MS: z.coerce.number().int().min(0).max(30_000).default(2000),
+  PLACE_ORDER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
   EVENT_CLAIM_IDLE_MS: z.coerce.number().int().min(50).max(600_000).default(10_000),
   EVENT_CONSUMERS: z.coerce.number().int().min(1).max(64).default(4),
   OUTBOX_RELAY_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
@@ -153,6 +156,7 @@ export function subgraphConfig(name: SubgraphName, env: Record<string, string | 
     saga: {
       productsUrl: parsed.PRODUCTS_URL ?? `http://127.0.0.1:${DEFAULT_PORTS.products}/graphql`,
       placeOrderWaitMs: parsed.PLACE_ORDER_WAIT_MS,
+      placeOrderConcurrency: parsed.PLACE_ORDER_CONCURRENCY,
       claimIdleMs: parsed.EVENT_CLAIM_IDLE_MS,
       relayIntervalMs: parsed.OUTBOX_RELAY_INTERVAL_MS,
       consumers: parsed.EVENT_CONSUMERS,

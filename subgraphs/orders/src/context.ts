@@ -1,3 +1,4 @@
+import type { Admission } from '@commerce/platform/admission';
 import type { RequestContext } from '@commerce/subgraph-kit';
 import type { ProductCatalog } from './catalog.js';
 import type { Loaders } from './loaders.js';
@@ -9,4 +10,6 @@ export interface Context extends RequestContext {
   repository: OrdersRepository;
   saga: OrderSaga;
   catalog: ProductCatalog;
+  /** placeOrder's writing part, PLACE_ORDER_CONCURRENCY at a time (admission.ts). */
+  placing: Admission;
 }

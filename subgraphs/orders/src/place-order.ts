@@ -58,9 +58,36 @@ async function place(input: unknown, context: Context & { catalog: ProductCatalo
   if (tooMany) return refused(userError(['input', 'items'], `product ${tooMany.productId}: at most ${MAX_QUANTITY} units in all`, 'INVALID'));
   const key = parsed.data.idempotencyKey;
   const hash = requestHash(lines);
+  // Up to the write, PLACE_ORDER_CONCURRENCY calls at a time; one that cannot get its turn in time
+  // is TRY_AGAIN at once. The outcome wait below holds no turn.
+  const written = await context.placing.run(() => write(viewer.userId, key, hash, lines, parsed.data.items, context, limitNew, deadline));
+  if ('refused' in written) return written.refused;
+  if ('earlier' in written) return answerFor(written.earlier, hash, context, answerBy);
+  const { order, event } = written.placed;
+  // From here the order exists: whatever happens, the answer is that order (PENDING at worst).
+  const outcome = context.saga.outcome(order.id, answerBy, order); // listening before the event leaves
+  // Not awaited: the answer need not wait for the bus (a slow one would hold it; the wait below
+  // is bounded either way, and the relay's sweep publishes what this does not).
+  void context.saga.publish(event);
+  await context.saga.purge(order);
+  return { order: remember(await outcome, context), userErrors: [] };
+}
 
-  const earlier = await context.repository.idempotencyKey(viewer.userId, key);
-  if (earlier) return answerFor(earlier, hash, context, answerBy);
+type Written = { refused: PlaceOrderResult } | { earlier: { requestHash: string; orderId: string } } | { placed: { order: OrderRow; event: OutboxEvent } };
+
+/** The idempotency key, the per-user limit, the products check and the write: everything that may still end in TRY_AGAIN. */
+async function write(
+  userId: string,
+  key: string,
+  hash: string,
+  lines: ReturnType<typeof mergeLines>,
+  items: ReadonlyArray<{ productId: string }>,
+  context: Context & { catalog: ProductCatalog },
+  limitNew: () => Promise<void>,
+  deadline: number,
+): Promise<Written> {
+  const earlier = await context.repository.idempotencyKey(userId, key);
+  if (earlier) return { earlier };
   await limitNew();
 
   let products;
@@ -72,31 +99,22 @@ async function place(input: unknown, context: Context & { catalog: ProductCatalo
     context.log.warn({ err: error.message }, 'placeOrder: products unavailable');
     throw new GraphQLError('Products cannot be checked right now; nothing was ordered. Try again shortly.', { extensions: { code: 'SUBGRAPH_UNAVAILABLE', subgraph: 'products' } });
   }
-  const unknown = lines.flatMap((line, i) => (products[i] ? [] : [userError(['input', 'items', String(parsed.data.items.findIndex((item) => item.productId === line.productId)), 'productId'], `no product ${line.productId}`, 'NOT_FOUND')]));
-  if (unknown.length > 0) return refused(...unknown);
+  const unknown = lines.flatMap((line, i) => (products[i] ? [] : [userError(['input', 'items', String(items.findIndex((item) => item.productId === line.productId)), 'productId'], `no product ${line.productId}`, 'NOT_FOUND')]));
+  if (unknown.length > 0) return { refused: refused(...unknown) };
 
   // Not worth sending a write whose answer nobody will wait for.
   if (Date.now() >= deadline) throw new DeadlineExceededError('placing the order');
-  const placed: { order: OrderRow; event: OutboxEvent } | null = await context.repository.placeOrder(
-    viewer.userId,
+  const placed = await context.repository.placeOrder(
+    userId,
     key,
     hash,
     lines.map((line, i) => ({ productId: line.productId, quantity: line.quantity, productName: products[i]!.name, unitPriceCents: products[i]!.priceCents, currency: products[i]!.currency })),
   );
-  if (!placed) {
-    // The same key, placed by a concurrent call a moment ago: answer with that order.
-    const winner = await context.repository.idempotencyKey(viewer.userId, key);
-    if (!winner) throw new Error(`idempotency key ${key} is taken but cannot be read`);
-    return answerFor(winner, hash, context, answerBy);
-  }
-  const { order, event } = placed;
-  // From here the order exists: whatever happens, the answer is that order (PENDING at worst).
-  const outcome = context.saga.outcome(order.id, answerBy, order); // listening before the event leaves
-  // Not awaited: the answer need not wait for the bus (a slow one would hold it; the wait below
-  // is bounded either way, and the relay's sweep publishes what this does not).
-  void context.saga.publish(event);
-  await context.saga.purge(order);
-  return { order: remember(await outcome, context), userErrors: [] };
+  if (placed) return { placed };
+  // The same key, placed by a concurrent call a moment ago: answer with that order.
+  const winner = await context.repository.idempotencyKey(userId, key);
+  if (!winner) throw new Error(`idempotency key ${key} is taken but cannot be read`);
+  return { earlier: winner };
 }
 
 async function answerFor(earlier: { requestHash: string; orderId: string }, hash: string, context: Context, answerBy: number): Promise<PlaceOrderResult> {

@@ -1,5 +1,6 @@
 // Builds the orders subgraph (no listening): database, Prisma, loaders, resolvers, the saga, HTTP shell.
 import { createSubgraphService, prepareSubgraph, requireSharedBus, type Service, type SubgraphConfig, type SubgraphDependencies } from '@commerce/subgraph-kit';
+import { Admission } from '@commerce/platform/admission';
 import { ProductCatalog } from './catalog.js';
 import { PrismaClient } from './generated/prisma/client.js';
 import { createLoaders } from './loaders.js';
@@ -15,11 +16,12 @@ export async function createOrdersServer(config: SubgraphConfig, dependencies: S
   const repository = new OrdersRepository(prisma);
   const saga = startOrderSaga({ repository, bus: runtime.bus, cache: runtime.cache, saga: config.saga, logger: runtime.logger });
   const catalog = new ProductCatalog(config.saga.productsUrl);
+  const placing = new Admission(config.saga.placeOrderConcurrency, 'waiting to place the order');
   const sweep = startIdempotencySweep(repository, runtime.logger);
   return createSubgraphService({
     runtime,
     resolvers,
-    context: (base) => ({ ...base, repository, saga, catalog, loaders: createLoaders(repository, base.cache) }),
+    context: (base) => ({ ...base, repository, saga, catalog, placing, loaders: createLoaders(repository, base.cache) }),
     onStop: async () => {
       catalog.shutdown();
       sweep.stop();
