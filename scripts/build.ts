@@ -56,13 +56,15 @@ const isExternal = (specifier: string): boolean => (EXTERNAL as readonly string[
 
 /**
  * Files read at run time, copied to the same place under dist/: the subgraphs' SDL, the supergraph
- * the gateway starts from, each subgraph's Prisma schema (its cache key version) and migrations.
+ * the gateway starts from and its trusted documents' manifest, each subgraph's Prisma schema (its
+ * cache key version) and migrations.
  * The code finds them by walking up from itself (platform runtime-files.ts): dist/ in the build.
  */
 export function runtimeFiles(): string[] {
   const subgraphs = ['users', 'products', 'orders'];
   return [
     'schema/supergraph.graphql',
+    'clients/persisted-query-manifest.json',
     ...subgraphs.map((name) => `schema/${name}.graphql`),
     ...subgraphs.map((name) => `prisma/${name}/schema.prisma`),
     ...subgraphs.flatMap((name) =>

@@ -89,6 +89,20 @@ describe.runIf(template && redisUrl)('the compiled services on PostgreSQL and Re
     expect(items.every((item) => typeof item.product?.name === 'string')).toBe(true);
   });
 
+  it('the compiled gateway runs a trusted document by id alone: its manifest travels in dist/', async () => {
+    const { readFileSync } = await import('node:fs');
+    const manifest = JSON.parse(readFileSync(join(dist(), 'clients', 'persisted-query-manifest.json'), 'utf8')) as { operations: Array<{ id: string; name: string }> };
+    const catalog = manifest.operations.find((operation) => operation.name === 'Catalog')!;
+    const response = await fetch(graph.gatewayUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ variables: { first: 2 }, extensions: { persistedQuery: { version: 1, sha256Hash: catalog.id } } }),
+    });
+    const body = (await response.json()) as { data?: { products: { edges: unknown[] } }; errors?: unknown[] };
+    expect(body.errors).toBeUndefined();
+    expect(body.data?.products.edges).toHaveLength(2);
+  });
+
   it("the image's HEALTHCHECK (dist/healthcheck) passes against each running service", async () => {
     const urls = { gateway: graph.gatewayUrl, ...graph.subgraphUrls };
     for (const [name, url] of Object.entries(urls)) {

@@ -11,6 +11,7 @@ import type { IntrospectionPolicy } from './auth/introspection-policy.js';
 import { QUERY_LIMIT_DEFAULTS, type QueryLimits } from './limits/query-limits.js';
 import { EDGE_DEFAULTS, type EdgeConfig } from '@commerce/platform/service';
 import type { ResilienceConfig } from './federation/resilient-source.js';
+import type { PersistedDocumentsConfig } from './cache/persisted-documents.js';
 
 export interface GatewayConfig extends ProcessConfig {
   /** The supergraph file the gateway runs from (it never needs the subgraphs up to start). */
@@ -30,6 +31,8 @@ export interface GatewayConfig extends ProcessConfig {
   budgets: BudgetLimits | null;
   /** Static limits checked before execution (QUERY_LIMIT_EXCEEDED). */
   queryLimits: QueryLimits & { cost: number };
+  /** Trusted documents: the manifest of our clients' operations and what runs besides them. */
+  persistedDocuments: PersistedDocumentsConfig;
   http: EdgeConfig;
   introspection: IntrospectionPolicy;
   /** GraphiQL at /graphiql, its assets served by the gateway (http/explorer.ts). */
@@ -150,6 +153,8 @@ export const gatewayEnvSchema = z.object({
   // Field weights moved into the schema; a deployment still setting them would silently lose them.
   COST_WEIGHTS: z.string().refine(() => false, COST_WEIGHTS_REMOVED).optional(),
   TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+  PERSISTED_DOCUMENTS: z.enum(['off', 'allow', 'require']).default('allow'),
+  PERSISTED_DOCUMENTS_MANIFEST: z.string().min(1).optional(),
   ...cacheEnv,
   ...tracingEnv,
 })
@@ -175,6 +180,10 @@ export const SUBGRAPH_URL_VARIABLE = /^SUBGRAPH_URL_([A-Z0-9_]+)$/;
  * given in SUPERGRAPH_PATH is relative to the working directory.
  */
 const defaultSupergraphPath = (cwd: string): string => findRuntimeFile(import.meta.dirname, join('schema', 'supergraph.graphql')) ?? join(cwd, 'schema', 'supergraph.graphql');
+
+/** The committed clients/persisted-query-manifest.json, found as the supergraph is; null when it is not there. */
+export const DEFAULT_MANIFEST = join('clients', 'persisted-query-manifest.json');
+const defaultManifestPath = (): string | null => findRuntimeFile(import.meta.dirname, DEFAULT_MANIFEST);
 
 export function gatewayConfig(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): GatewayConfig {
   const problems: string[] = [];
@@ -231,6 +240,10 @@ export function gatewayConfig(env: Record<string, string | undefined> = process.
       overlappingFields: parsed.QUERY_MAX_OVERLAPPING_FIELDS,
       operations: parsed.QUERY_MAX_OPERATIONS,
       variables: parsed.QUERY_MAX_VARIABLES,
+    },
+    persistedDocuments: {
+      mode: parsed.PERSISTED_DOCUMENTS,
+      manifestPath: parsed.PERSISTED_DOCUMENTS_MANIFEST === undefined ? defaultManifestPath() : isAbsolute(parsed.PERSISTED_DOCUMENTS_MANIFEST) ? parsed.PERSISTED_DOCUMENTS_MANIFEST : join(cwd, parsed.PERSISTED_DOCUMENTS_MANIFEST),
     },
     http: {
       bodyLimitBytes: parsed.HTTP_BODY_LIMIT_BYTES,

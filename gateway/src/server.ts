@@ -22,7 +22,7 @@ import { type BudgetContext, clientBudgetPlugin, refusalCharge } from './limits/
 import { clientIp } from './http/client-ip.js';
 import { costPlugin } from './limits/cost-plugin.js';
 import { costSchemaOfSdl } from './limits/cost-schema.js';
-import { compressionMiddleware, corsMiddleware, queryLimitsMiddleware } from './http/edge.js';
+import { compressionMiddleware, corsMiddleware, persistedDocumentsMiddleware, queryLimitsMiddleware } from './http/edge.js';
 import { explorer } from './http/explorer.js';
 import { introspectionPlugin } from './auth/introspection-policy.js';
 import { Authenticator, userTokenKey } from './auth/auth.js';
@@ -32,7 +32,9 @@ import { HitLane, type LaneTicket, type Prepaid } from './http/hit-lane.js';
 import { ResilientDataSource, type SubgraphFetchMetrics } from './federation/resilient-source.js';
 import { type SubgraphAnswer, SubgraphHttp } from './federation/subgraph-http.js';
 import { deduplicatingGateway, Deduplication, InFlight } from './federation/dedup.js';
-import { limitedPersistedQueries } from './cache/persisted-queries.js';
+import { limitedPersistedQueries, persistedQueryCache } from './cache/persisted-queries.js';
+import { APQ_TTL_SECONDS, openApqStore } from './cache/apq-store.js';
+import { loadPersistedDocuments, type PersistedDocuments } from './cache/persisted-documents.js';
 import { DocumentLimits } from './limits/query-limits.js';
 import { responseCachePlugin } from './cache/response-cache.js';
 import { loadSupergraph, type Supergraph } from './federation/supergraph.js';
@@ -63,6 +65,8 @@ export interface GatewayDependencies {
   supergraph?: Supergraph;
   /** The embedded graph shares one in-memory store with its subgraphs. */
   cacheStore?: CacheStore;
+  /** Default: the manifest config.persistedDocuments names, loaded and checked against the static limits. */
+  persistedDocuments?: PersistedDocuments;
 }
 
 export async function createGatewayServer(config: GatewayConfig, dependencies: GatewayDependencies = {}): Promise<Service> {
@@ -98,6 +102,12 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
   const rateLimited = rateLimitedCounter(metrics.registry);
   const chargeRefusal = budgetStore && config.budgets ? refusalCharge<BudgetContext>({ store: budgetStore, limits: config.budgets, rateLimited, fallbacks: budgetFallbacks }) : null;
   const { requests: cacheRequests, setsRefused: cacheSetsRefused } = cacheCounters(metrics.registry);
+  const documentLimits = new DocumentLimits(config.queryLimits);
+  const persistedDocuments = dependencies.persistedDocuments ?? loadPersistedDocuments(config.persistedDocuments, documentLimits);
+  if (persistedDocuments.mode !== 'off' && persistedDocuments.source === null) logger.warn({ mode: persistedDocuments.mode }, 'no persisted documents manifest (clients/persisted-query-manifest.json not found): no operation is listed');
+  else if (persistedDocuments.mode !== 'off') logger.info({ mode: persistedDocuments.mode, listed: persistedDocuments.size, manifest: persistedDocuments.source }, 'persisted documents loaded');
+  // APQ on Redis when there is one (every replica finds what any replica registered), else in memory.
+  const apq = openApqStore({ redisUrl: config.cache.redisUrl, prefix: config.cache.prefix, timeoutMs: config.cache.timeoutMs, requests: cacheRequests, logger });
   // Anonymous repeat hits, answered before Express and Apollo (only with a cache to answer from).
   // Not while tracing: whoever turns traces on wants every request in them, hits included.
   const { cache } = openedCache;
@@ -106,6 +116,8 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
         cache,
         budget: budgetStore && config.budgets ? { store: budgetStore, limits: config.budgets, fallbacks: budgetFallbacks } : null,
         bodyLimitBytes: config.http.bodyLimitBytes,
+        // A listed id names one fixed document (the manifest is read once), so its body is as learnable as a text.
+        learnable: (body) => persistedDocuments.lists(body.extensions?.persistedQuery?.sha256Hash),
         trustProxyHops: config.trustProxyHops,
         httpMaxAgeSeconds: config.httpCacheMaxAgeSeconds,
         requests: cacheRequests,
@@ -113,7 +125,6 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
         logger,
       })
     : null;
-  const documentLimits = new DocumentLimits(config.queryLimits);
   /** Who is asking: throws for bad credentials (HTTP 401). */
   const callerOf = async (req: IncomingMessage): Promise<{ identity: Identity; clientIp: string }> => {
     const ip = clientIp(req, config.trustProxyHops);
@@ -171,6 +182,10 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
     routes: offline.routes,
     early: [corsMiddleware(config.http.corsOrigins ?? []), compressionMiddleware()],
     beforeGraphQL: [
+      persistedDocumentsMiddleware({
+        documents: persistedDocuments,
+        ...(chargeRefusal ? { chargeRefusal: async (req) => (await chargeRefusal(await callerOf(req)))?.error ?? null } : {}),
+      }),
       queryLimitsMiddleware({
         limits: documentLimits,
         rejected: limitRejections,
@@ -181,7 +196,7 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
       gateway,
       // Apollo parses again after the edge's check: the token cap holds there too.
       parseOptions: { maxTokens: config.queryLimits.tokens },
-      persistedQueries: { cache: limitedPersistedQueries(documentLimits, limitRejections) },
+      persistedQueries: { cache: persistedQueryCache(persistedDocuments, limitedPersistedQueries(documentLimits, limitRejections, apq.cache)), ttl: APQ_TTL_SECONDS },
       plugins: [
         ...offline.plugins,
         introspectionPlugin<GatewayContext>(config.introspection),
@@ -231,12 +246,13 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
       const laneTicket = lane?.ticketOf(req);
       return { requestId, identity, clientIp: ip, identityToken, cacheTags: new Set<string>(), cost: 0, laneTicket, prepaid: laneTicket?.prepaid };
     },
-    ready: async () => ({ ready: true, checks: { supergraph: 'loaded', subgraphs: Object.fromEntries(supergraph.urls), cache: await openedCache.status() } }),
+    ready: async () => ({ ready: true, checks: { supergraph: 'loaded', subgraphs: Object.fromEntries(supergraph.urls), cache: await openedCache.status(), persistedQueries: apq.status(), persistedDocuments: `${persistedDocuments.mode} (${persistedDocuments.size} listed)` } }),
     onStop: async () => {
       for (const source of sources) source.shutdown();
       await subgraphHttp.close();
       await budgetStore?.close();
       await openedCache.close();
+      await apq.close();
       if (redis) await closeRedisClient(redis);
     },
   });

@@ -50,6 +50,11 @@ export interface HitLaneOptions {
   cache: FailOpenCache;
   /** null: budgets are off. */
   budget: { store: BudgetStore; limits: BudgetLimits; fallbacks?: Counter } | null;
+  /**
+   * A body without a text whose answer may still be learned: a trusted document's id names one
+   * fixed document for the process's life (an APQ hash does not: the store may lose it).
+   */
+  learnable?: (body: { extensions?: { persistedQuery?: { sha256Hash?: unknown } } }) => boolean;
   /** The service's body limit: the lane reads no more than this (nor than LANE_BODY_MAX). */
   bodyLimitBytes: number;
   trustProxyHops: number;
@@ -102,9 +107,10 @@ export class HitLane {
         if (res.headersSent) return; // answered after all (something failed after the send)
         const body = parseJsonBody(raw);
         if (body === undefined) return sendInvalidJson(res, requestIdOf(req));
-        // Only a single operation with its text is learned: not a batch, not a persisted-query
-        // hash alone (whether that hash is still known is Apollo's to say, every time).
-        if (typeof (body as { query?: unknown }).query !== 'string') this.tickets.delete(req);
+        // Only a single operation with its text (or a trusted document's id) is learned: not a
+        // batch, not an APQ hash alone (whether that hash is still known is Apollo's to say, every time).
+        const single = body !== null && typeof body === 'object' && !Array.isArray(body);
+        if (!single || (typeof (body as { query?: unknown }).query !== 'string' && !this.options.learnable?.(body as object))) this.tickets.delete(req);
         // Express' body parser skips a request already read: it finds the body here.
         (req as IncomingMessage & { body?: unknown }).body = body;
         pass();
