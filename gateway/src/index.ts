@@ -1,11 +1,9 @@
+import cluster from 'node:cluster';
 import { setFlagsFromString } from 'node:v8';
 import { configOrExit } from '@commerce/platform/env';
 import { statusLine } from '@commerce/platform/logger';
-import { runUntilSignal } from '@commerce/platform/service';
-import { startTracing } from '@commerce/platform/tracing';
 import { gatewayConfig } from './config.js';
-import { createGatewayServer } from './server.js';
-import { loadSupergraph } from './federation/supergraph.js';
+import { runPrimary } from './workers.js';
 
 // Under load the gateway promotes short-lived request data (many requests in flight at once), and
 // V8 lets the old generation grow up to four times what is live after a full collection: 250-300
@@ -14,8 +12,25 @@ import { loadSupergraph } from './federation/supergraph.js';
 // young generation's size (--max-semi-space-size) can only be given at start (NODE_OPTIONS).
 setFlagsFromString('--heap-growing-percent=30');
 const config = configOrExit(() => gatewayConfig());
-await startTracing(config.tracing, 'gateway'); // before the server is built: it picks the hooks up then
-const supergraph = configOrExit(() => loadSupergraph(config.supergraphPath, config.subgraphUrls));
-await runUntilSignal(await createGatewayServer(config, { supergraph }), config);
-statusLine(`Apollo Sandbox: http://localhost:${config.port}/`);
-if (config.explorerEnabled) statusLine(`GraphiQL (works offline): http://localhost:${config.port}/graphiql`);
+
+if (config.workers > 1 && cluster.isPrimary) {
+  // The primary only forks and supervises (workers.ts): it loads none of the gateway's code.
+  runPrimary({ workers: config.workers, port: config.port, host: config.host, shutdown: config.shutdown });
+} else {
+  const [{ startTracing }, { runUntilSignal }, { createGatewayServer }, { loadSupergraph }, { runWorker }] = await Promise.all([
+    import('@commerce/platform/tracing'),
+    import('@commerce/platform/service'),
+    import('./server.js'),
+    import('./federation/supergraph.js'),
+    import('./workers.js'),
+  ]);
+  await startTracing(config.tracing, 'gateway'); // before the server is built: it picks the hooks up then
+  const supergraph = configOrExit(() => loadSupergraph(config.supergraphPath, config.subgraphUrls));
+  if (cluster.isWorker) {
+    await runWorker(() => createGatewayServer(config, { supergraph }), config);
+  } else {
+    await runUntilSignal(await createGatewayServer(config, { supergraph }), config);
+    statusLine(`Apollo Sandbox: http://localhost:${config.port}/`);
+    if (config.explorerEnabled) statusLine(`GraphiQL (works offline): http://localhost:${config.port}/graphiql`);
+  }
+}
