@@ -7,7 +7,7 @@
 // server (bench-gateway/stock-gateway.ts, the same versions as ours) and our gateway
 // (`gateway/src/index.ts`, NODE_ENV=production, CACHE_ENABLED=false RATE_LIMIT_ENABLED=false) run
 // from that file, each one process. Gateways: stock; ours; ours-nodedup (DEDUP_ENABLED=false);
-// ours-workers (GATEWAY_WORKERS=--workers); and for each --baseline DIR, base-<name of DIR> (the
+// ours-workers (GATEWAY_WORKERS=--workers), ours-workers-nodedup (both); and for each --baseline DIR, base-<name of DIR> (the
 // gateway of another checkout, e.g. an earlier commit, run the same way beside this one).
 // Before any load, every query of both workloads (and 40 distinct variable sets) is sent to every
 // gateway: each must answer 200 without errors and with the same `data` as stock, byte for byte.
@@ -34,7 +34,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '5' },
     connections: { type: 'string', default: '50' },
-    gateways: { type: 'string', default: 'stock,ours,ours-nodedup' },
+    gateways: { type: 'string', default: 'stock,ours,ours-nodedup,ours-workers,ours-workers-nodedup' },
     workloads: { type: 'string', default: 'few,distinct' },
     workers: { type: 'string', default: '2' },
     /** Other checkouts whose gateways run beside (e.g. main, or earlier commits, for a before/after). */
@@ -120,6 +120,7 @@ try {
     ours: () => run('', { ...ours({}), ...profileEnv('ours') }, { direct: join(ROOT, 'gateway', 'src', 'index.ts') }),
     'ours-nodedup': () => run('', ours({ DEDUP_ENABLED: 'false' }), { direct: join(ROOT, 'gateway', 'src', 'index.ts') }),
     'ours-workers': () => run('', ours({ GATEWAY_WORKERS: args.workers! }), { direct: join(ROOT, 'gateway', 'src', 'index.ts') }),
+    'ours-workers-nodedup': () => run('', ours({ GATEWAY_WORKERS: args.workers!, DEDUP_ENABLED: 'false' }), { direct: join(ROOT, 'gateway', 'src', 'index.ts') }),
   };
   const baseName = (root: string) => (basename(root).startsWith('base-') ? basename(root) : `base-${basename(root)}`);
   for (const root of baselines) definitions[baseName(root)] = () => run('', ours({}, root), { direct: join(root, 'gateway', 'src', 'index.ts'), cwd: root });
