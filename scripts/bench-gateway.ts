@@ -204,11 +204,19 @@ try {
       );
     }
   }
+  // What issue #17 asks of one worker under load (ours: one process, as it ships).
+  const rssOf = (gateway: string) => Math.max(...workloadNames.map((workload) => peaks.get(`${workload}:${gateway}`) ?? 0)) / 1024 / 1024;
+  if (names.includes('ours')) log(`\npeak RSS under load, one worker (ours, every workload): ${rssOf('ours').toFixed(0)} MB (target ≤ 300 MB)`);
   log('');
   log(`load average ${load1()} at the end`);
   if (failed) {
     log('errors under load (first few of each):');
-    for (const [key, list] of samples) for (const body of list.flatMap((sample) => sample.errorBodies ?? []).slice(0, 3)) log(`  ${key}: ${body}`);
+    for (const [key, list] of samples) {
+      for (const body of list.flatMap((sample) => sample.errorBodies ?? []).slice(0, 3)) log(`  ${key}: ${body}`);
+      const timeouts = list.reduce((n, sample) => n + (sample.timeouts ?? 0), 0);
+      const connectionErrors = list.reduce((n, sample) => n + (sample.connectionErrors ?? 0), 0);
+      if (timeouts || connectionErrors) log(`  ${key}: ${timeouts} unanswered within autocannon's 10 s timeout, ${connectionErrors} connection errors`);
+    }
     process.exitCode = 1;
   }
 } finally {
