@@ -14,6 +14,7 @@
 // Prints req/s, p50, p95 and ratios. --modes runs some modes only; --profile DIR writes a CPU
 // profile of the caching gateway there (scripts/cpu-profile.mjs).
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type ProcessGraph, startProcessGraph } from '@commerce/harness/process-graph';
@@ -61,6 +62,7 @@ async function redisFloorServer(body: string): Promise<{ url: string; stop: () =
   return { url: `http://127.0.0.1:${port}/graphql`, stop: () => child.kill('SIGTERM') };
 }
 
+const profileStart = args.profile ? join(args.profile, `start-${process.pid}`) : '';
 const database = await seededDatabase('bench_cache', args['admin-url']);
 let on: ProcessGraph | undefined;
 let offGateway: Run | undefined;
@@ -78,7 +80,8 @@ try {
       REDIS_URL: args['redis-url'],
       CACHE_PREFIX: `bench-${Date.now().toString(36)}`,
     },
-    gatewayEnv: args.profile ? { NODE_OPTIONS: `--import ${join(ROOT, 'scripts', 'cpu-profile.mjs')}`, PROFILE_FILE: join(args.profile, 'gateway'), PROFILE_MS: String((warmup + rounds * duration) * 1000) } : {},
+    // The profile covers the measured rounds only (not start-up, not the warm-up).
+    gatewayEnv: args.profile ? { NODE_OPTIONS: `--import ${join(ROOT, 'scripts', 'cpu-profile.mjs')}`, PROFILE_FILE: join(args.profile, 'gateway'), PROFILE_START_FILE: profileStart, PROFILE_MS: String(rounds * duration * (args.modes ? args.modes.split(',').length : 6) * 1000 - 1000) } : {},
   });
   const offPort = await freePort();
   offGateway = runScript('start:gateway', { ...on.gatewayEnv(), PORT: String(offPort), CACHE_ENABLED: 'false' });
@@ -119,6 +122,7 @@ try {
   log(`bench:cache — ${connections} connections, ${warmup} s warm-up per mode, then ${rounds} rounds of ${duration} s per mode, alternating`);
   log(`query Catalog: products(first: 20) with price, stock, cursors (${reference.text.length} bytes); cache in Redis, PostgreSQL behind the subgraphs`);
   for (const name of names) await run(name, warmup);
+  if (profileStart) writeFileSync(profileStart, '');
   const samples: Record<string, Sample[]> = Object.fromEntries(names.map((name) => [name, []]));
   for (let round = 0; round < rounds; round++) {
     for (const name of names) samples[name]!.push(await run(name, duration));

@@ -7,7 +7,7 @@
 // server (bench-gateway/stock-gateway.ts, the same versions as ours) and our gateway
 // (`gateway/src/index.ts`, NODE_ENV=production, CACHE_ENABLED=false RATE_LIMIT_ENABLED=false) run
 // from that file, each one process. Gateways: stock; ours; ours-nodedup (DEDUP_ENABLED=false);
-// ours-workers (GATEWAY_WORKERS=--workers); and for each --baseline DIR, base-<name of DIR> (the
+// ours-workers (GATEWAY_WORKERS=--workers), ours-workers-nodedup (both); and for each --baseline DIR, base-<name of DIR> (the
 // gateway of another checkout, e.g. an earlier commit, run the same way beside this one).
 // Before any load, every query of both workloads (and 40 distinct variable sets) is sent to every
 // gateway: each must answer 200 without errors and with the same `data` as stock, byte for byte.
@@ -34,7 +34,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '5' },
     connections: { type: 'string', default: '50' },
-    gateways: { type: 'string', default: 'stock,ours,ours-nodedup' },
+    gateways: { type: 'string', default: 'stock,ours,ours-nodedup,ours-workers,ours-workers-nodedup' },
     workloads: { type: 'string', default: 'few,distinct' },
     workers: { type: 'string', default: '2' },
     /** Other checkouts whose gateways run beside (e.g. main, or earlier commits, for a before/after). */
@@ -120,6 +120,7 @@ try {
     ours: () => run('', { ...ours({}), ...profileEnv('ours') }, { direct: join(ROOT, 'gateway', 'src', 'index.ts') }),
     'ours-nodedup': () => run('', ours({ DEDUP_ENABLED: 'false' }), { direct: join(ROOT, 'gateway', 'src', 'index.ts') }),
     'ours-workers': () => run('', ours({ GATEWAY_WORKERS: args.workers! }), { direct: join(ROOT, 'gateway', 'src', 'index.ts') }),
+    'ours-workers-nodedup': () => run('', ours({ GATEWAY_WORKERS: args.workers!, DEDUP_ENABLED: 'false' }), { direct: join(ROOT, 'gateway', 'src', 'index.ts') }),
   };
   const baseName = (root: string) => (basename(root).startsWith('base-') ? basename(root) : `base-${basename(root)}`);
   for (const root of baselines) definitions[baseName(root)] = () => run('', ours({}, root), { direct: join(root, 'gateway', 'src', 'index.ts'), cwd: root });
@@ -203,11 +204,19 @@ try {
       );
     }
   }
+  // What issue #17 asks of one worker under load (ours: one process, as it ships).
+  const rssOf = (gateway: string) => Math.max(...workloadNames.map((workload) => peaks.get(`${workload}:${gateway}`) ?? 0)) / 1024 / 1024;
+  if (names.includes('ours')) log(`\npeak RSS under load, one worker (ours, every workload): ${rssOf('ours').toFixed(0)} MB (target ≤ 300 MB)`);
   log('');
   log(`load average ${load1()} at the end`);
   if (failed) {
     log('errors under load (first few of each):');
-    for (const [key, list] of samples) for (const body of list.flatMap((sample) => sample.errorBodies ?? []).slice(0, 3)) log(`  ${key}: ${body}`);
+    for (const [key, list] of samples) {
+      for (const body of list.flatMap((sample) => sample.errorBodies ?? []).slice(0, 3)) log(`  ${key}: ${body}`);
+      const timeouts = list.reduce((n, sample) => n + (sample.timeouts ?? 0), 0);
+      const connectionErrors = list.reduce((n, sample) => n + (sample.connectionErrors ?? 0), 0);
+      if (timeouts || connectionErrors) log(`  ${key}: ${timeouts} unanswered within autocannon's 10 s timeout, ${connectionErrors} connection errors`);
+    }
     process.exitCode = 1;
   }
 } finally {

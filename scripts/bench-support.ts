@@ -9,6 +9,9 @@ export interface Sample {
   failures: number;
   /** The first few bodies counted as failures for their GraphQL errors (with `graphqlErrors`). */
   errorBodies?: string[];
+  /** Of the failures: requests unanswered within autocannon's timeout (10 s), and connection errors. */
+  timeouts?: number;
+  connectionErrors?: number;
 }
 
 export interface LoadOptions {
@@ -22,7 +25,7 @@ export interface LoadOptions {
   graphqlErrors?: boolean;
 }
 
-/** autocannon for `seconds`, keeping every latency; a non-200 is a failure. */
+/** autocannon for `seconds`, keeping every latency; a non-200 is a failure, and so is each of autocannon's errors (its count includes the timeouts). */
 export function load(options: LoadOptions): Promise<Sample> {
   const latencies: number[] = [];
   let failures = 0;
@@ -54,7 +57,7 @@ export function load(options: LoadOptions): Promise<Sample> {
       } as autocannon.Options,
       (error, result) => {
         if (error) reject(error);
-        else resolve({ requests: latencies.length, seconds: (performance.now() - started) / 1000, latencies, failures: failures + result.errors + result.timeouts, errorBodies });
+        else resolve({ requests: latencies.length, seconds: (performance.now() - started) / 1000, latencies, failures: failures + result.errors, errorBodies, timeouts: result.timeouts, connectionErrors: result.errors - result.timeouts });
       },
     );
     instance.on('response', (_client, statusCode, _bytes, responseTime) => {

@@ -46,6 +46,9 @@ try {
     log(`${name} ready at ${url}`);
   }
   const config = gatewayConfig({ ...urls, ...process.env });
+  // Its subgraphs share in-memory stores (and PGlite) with the gateway inside this one process, so
+  // gateway workers would each see stores of their own: that takes the gateway alone, on Redis.
+  if (config.workers > 1) log(`GATEWAY_WORKERS=${config.workers} is not used by the embedded graph (one process); it applies to the gateway alone: npm run start:gateway, node dist/gateway/index.js`);
   const gateway = await createGatewayServer(config, { cacheStore });
   services.push(gateway);
   const { url } = await gateway.listen(config.port, config.host);

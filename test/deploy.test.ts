@@ -35,9 +35,11 @@ import {
   KUBECTL,
   kustomize,
   read,
+  resourceField,
   SERVICE_PORTS,
 } from './support/deploy-files.js';
 import { ROOT } from '@commerce/harness/processes';
+import { gatewayConfig } from '@commerce/gateway/config';
 import { haproxyBinary, haproxyConfig, RETRY_POLICY } from '@commerce/harness/haproxy';
 import { generateKeys } from '@commerce/harness/keys';
 import { haproxyLayout, POOL_SIZE_MAX, POOL_HEADROOM, stackEnvironment, stackLayout } from '@commerce/harness/stack';
@@ -351,6 +353,19 @@ describe('deploy/k8s (Kustomize)', () => {
       // Which also means: no Secret or ConfigMap key reaches a container that does not read it.
       const gateway = containerEnvironment(named('Deployment', 'gateway')!.spec.template.spec.containers[0], objects);
       for (const name of SUBGRAPHS) expect(new URL(gateway[`SUBGRAPH_URL_${name.toUpperCase()}`]!).port).toBe(String(SERVICE_PORTS[name]));
+    });
+
+    it('the gateway runs one worker per core of its CPU limit, on the Redis its workers share', () => {
+      const container = named('Deployment', 'gateway')!.spec.template.spec.containers[0];
+      expect(container.env.find((variable: any) => variable.name === 'GATEWAY_WORKERS')?.valueFrom?.resourceFieldRef).toMatchObject({ resource: 'limits.cpu' });
+      const env = containerEnvironment(container, objects);
+      const cpu = String(container.resources.limits.cpu);
+      expect(env.GATEWAY_WORKERS).toBe(String(Math.ceil(cpu.endsWith('m') ? Number(cpu.slice(0, -1)) / 1000 : Number(cpu))));
+      // As the kubelet rounds: a limit of 1500m gives 2 workers, 250m one.
+      expect(resourceField({ name: 'gateway', resources: { limits: { cpu: '1500m' } } }, { resource: 'limits.cpu' })).toBe('2');
+      expect(resourceField({ name: 'gateway', resources: { limits: { cpu: '250m' } } }, { resource: 'limits.cpu' })).toBe('1');
+      expect(env.REDIS_URL).toBeTruthy();
+      expect(gatewayConfig(env, ROOT).workers).toBe(Number(env.GATEWAY_WORKERS));
     });
 
     it('a migration Job runs the build\'s migrate tool and only that', () => {

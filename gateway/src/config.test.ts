@@ -17,3 +17,22 @@ describe('gatewayConfig: cost weights', () => {
     expect(() => gatewayConfig({})).not.toThrow();
   });
 });
+
+describe('gatewayConfig: GATEWAY_WORKERS', () => {
+  it('defaults to one worker', () => {
+    expect(gatewayConfig({}).workers).toBe(1);
+  });
+
+  it('refuses more than one worker without Redis while budgets or the response cache are on (each worker would keep its own)', () => {
+    const refusal = /GATEWAY_WORKERS: more than 1 worker needs REDIS_URL/;
+    expect(() => gatewayConfig({ GATEWAY_WORKERS: '2' })).toThrow(refusal);
+    expect(() => gatewayConfig({ GATEWAY_WORKERS: '2', CACHE_ENABLED: 'false' })).toThrow(refusal);
+    expect(() => gatewayConfig({ GATEWAY_WORKERS: '2', RATE_LIMIT_ENABLED: 'false' })).toThrow(refusal);
+  });
+
+  it('accepts them with Redis, or with nothing to share', () => {
+    expect(gatewayConfig({ GATEWAY_WORKERS: '2', REDIS_URL: 'redis://127.0.0.1:6379' }).workers).toBe(2);
+    expect(gatewayConfig({ GATEWAY_WORKERS: '4', CACHE_ENABLED: 'false', RATE_LIMIT_ENABLED: 'false' }).workers).toBe(4);
+    expect(() => gatewayConfig({ GATEWAY_WORKERS: '0' })).toThrow(/GATEWAY_WORKERS/);
+  });
+});

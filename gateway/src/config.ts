@@ -41,6 +41,8 @@ export interface GatewayConfig extends ProcessConfig {
   trustProxyHops: number;
   /** OpenTelemetry export; null (the default) loads no tracing code at all. */
   tracing: TracingConfig | null;
+  /** Processes serving the port (GATEWAY_WORKERS): 1 runs in this process, more as a node:cluster (workers.ts). */
+  workers: number;
 }
 
 export interface AuthConfig {
@@ -155,6 +157,7 @@ export const gatewayEnvSchema = z.object({
   TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   PERSISTED_DOCUMENTS: z.enum(['off', 'allow', 'require']).default('allow'),
   PERSISTED_DOCUMENTS_MANIFEST: z.string().min(1).optional(),
+  GATEWAY_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   ...cacheEnv,
   ...tracingEnv,
 })
@@ -167,7 +170,13 @@ export const gatewayEnvSchema = z.object({
     path: ['IDENTITY_PRIVATE_KEY'],
     message: 'required when NODE_ENV=production (the Ed25519 key that signs identities for the subgraphs)',
   })
-  .refine(shutdownFits, SHUTDOWN_FITS_ISSUE);
+  .refine(shutdownFits, SHUTDOWN_FITS_ISSUE)
+  // Each worker is a process of its own: budgets kept in memory would hand every client one per
+  // worker, and a response cache in memory could not hear the other workers' purges.
+  .refine((env) => env.GATEWAY_WORKERS === 1 || env.REDIS_URL || (!env.RATE_LIMIT_ENABLED && !env.CACHE_ENABLED), {
+    path: ['GATEWAY_WORKERS'],
+    message: 'more than 1 worker needs REDIS_URL (budgets and the response cache must be shared by the workers), or RATE_LIMIT_ENABLED=false and CACHE_ENABLED=false',
+  });
 
 const httpUrl = z.url({ protocol: /^https?$/ });
 
@@ -257,5 +266,6 @@ export function gatewayConfig(env: Record<string, string | undefined> = process.
     explorerEnabled: parsed.EXPLORER_ENABLED === undefined ? parsed.NODE_ENV !== 'production' : ['true', '1'].includes(parsed.EXPLORER_ENABLED),
     trustProxyHops: parsed.TRUST_PROXY_HOPS,
     tracing: tracingConfig(parsed),
+    workers: parsed.GATEWAY_WORKERS,
   };
 }

@@ -1,13 +1,9 @@
+import cluster from 'node:cluster';
 import { setFlagsFromString } from 'node:v8';
 import { configOrExit } from '@commerce/platform/env';
 import { statusLine } from '@commerce/platform/logger';
-import { runUntilSignal } from '@commerce/platform/service';
-import { startTracing } from '@commerce/platform/tracing';
 import { gatewayConfig } from './config.js';
-import { createGatewayServer } from './server.js';
-import { loadSupergraph } from './federation/supergraph.js';
-import { loadPersistedDocuments } from './cache/persisted-documents.js';
-import { DocumentLimits } from './limits/query-limits.js';
+import { runPrimary } from './workers.js';
 
 // Under load the gateway promotes short-lived request data (many requests in flight at once), and
 // V8 lets the old generation grow up to four times what is live after a full collection: 250-300
@@ -16,10 +12,29 @@ import { DocumentLimits } from './limits/query-limits.js';
 // young generation's size (--max-semi-space-size) can only be given at start (NODE_OPTIONS).
 setFlagsFromString('--heap-growing-percent=30');
 const config = configOrExit(() => gatewayConfig());
-await startTracing(config.tracing, 'gateway'); // before the server is built: it picks the hooks up then
-const supergraph = configOrExit(() => loadSupergraph(config.supergraphPath, config.subgraphUrls));
-// A manifest that cannot be read, or lists an operation over the static limits, stops the start here.
-const persistedDocuments = configOrExit(() => loadPersistedDocuments(config.persistedDocuments, new DocumentLimits(config.queryLimits)));
-await runUntilSignal(await createGatewayServer(config, { supergraph, persistedDocuments }), config);
-statusLine(`Apollo Sandbox: http://localhost:${config.port}/`);
-if (config.explorerEnabled) statusLine(`GraphiQL (works offline): http://localhost:${config.port}/graphiql`);
+
+if (config.workers > 1 && cluster.isPrimary) {
+  // The primary only forks and supervises (workers.ts): it loads none of the gateway's code.
+  runPrimary({ workers: config.workers, port: config.port, host: config.host, shutdown: config.shutdown });
+} else {
+  const [{ startTracing }, { runUntilSignal }, { createGatewayServer }, { loadSupergraph }, { runWorker }, { loadPersistedDocuments }, { DocumentLimits }] = await Promise.all([
+    import('@commerce/platform/tracing'),
+    import('@commerce/platform/service'),
+    import('./server.js'),
+    import('./federation/supergraph.js'),
+    import('./workers.js'),
+    import('./cache/persisted-documents.js'),
+    import('./limits/query-limits.js'),
+  ]);
+  await startTracing(config.tracing, 'gateway'); // before the server is built: it picks the hooks up then
+  const supergraph = configOrExit(() => loadSupergraph(config.supergraphPath, config.subgraphUrls));
+  // A manifest that cannot be read, or lists an operation over the static limits, stops the start here.
+  const persistedDocuments = configOrExit(() => loadPersistedDocuments(config.persistedDocuments, new DocumentLimits(config.queryLimits)));
+  if (cluster.isWorker) {
+    await runWorker(() => createGatewayServer(config, { supergraph, persistedDocuments }), config);
+  } else {
+    await runUntilSignal(await createGatewayServer(config, { supergraph, persistedDocuments }), config);
+    statusLine(`Apollo Sandbox: http://localhost:${config.port}/`);
+    if (config.explorerEnabled) statusLine(`GraphiQL (works offline): http://localhost:${config.port}/graphiql`);
+  }
+}

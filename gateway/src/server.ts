@@ -1,5 +1,6 @@
 // Builds the gateway (no listening): @apollo/gateway inside @apollo/server, running from a
 // supergraph file, so it starts whether or not the subgraphs are up.
+import cluster from 'node:cluster';
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
@@ -38,6 +39,7 @@ import { loadPersistedDocuments, type PersistedDocuments } from './cache/persist
 import { DocumentLimits } from './limits/query-limits.js';
 import { responseCachePlugin } from './cache/response-cache.js';
 import { loadSupergraph, type Supergraph } from './federation/supergraph.js';
+import { clusterScrape } from './workers.js';
 
 export interface GatewayContext {
   requestId: string;
@@ -71,8 +73,11 @@ export interface GatewayDependencies {
 
 export async function createGatewayServer(config: GatewayConfig, dependencies: GatewayDependencies = {}): Promise<Service> {
   const supergraph = dependencies.supergraph ?? loadSupergraph(config.supergraphPath, config.subgraphUrls);
-  const logger = createLogger('gateway', config.logLevel, { bufferBytes: config.logBufferBytes });
+  // A worker of several (GATEWAY_WORKERS, workers.ts) says which on every log line, and answers a
+  // scrape with the sum over all of them.
+  const logger = createLogger('gateway', config.logLevel, { bufferBytes: config.logBufferBytes, ...(cluster.isWorker ? { base: { worker: process.pid } } : {}) });
   const metrics = createMetrics('gateway');
+  const scrapeMetrics = cluster.isWorker ? clusterScrape(metrics.registry) : undefined;
   // One client for the response cache and the budgets, declaring both stores' scripts.
   const redis = config.cache.redisUrl
     ? createRedisClient(config.cache.redisUrl, {
@@ -179,6 +184,7 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
     edge: config.http,
     shutdownTimeoutMs: config.shutdown.timeoutMs,
     ...(lane ? { front: (req, res, pass) => lane.handle(req, res, pass) } : {}),
+    ...(scrapeMetrics ? { scrapeMetrics } : {}),
     routes: offline.routes,
     early: [corsMiddleware(config.http.corsOrigins ?? []), compressionMiddleware()],
     beforeGraphQL: [

@@ -203,7 +203,20 @@ export function baseWithoutKustomize(dir: string): K8sObject[] {
   return objects;
 }
 
-/** The environment a container receives: env (values, ConfigMap and Secret keys) over envFrom. */
+/**
+ * What the downward API gives for a container's resource (`limits.cpu` and the like): the quantity
+ * divided by the divisor (default 1) and rounded up, as the kubelet does. Only CPU quantities here.
+ */
+export function resourceField(container: any, ref: { containerName?: string; resource: string; divisor?: string }): string {
+  if (ref.containerName !== undefined && ref.containerName !== container.name) throw new Error(`${container.name}: resourceFieldRef names container ${ref.containerName}`);
+  const [kind, name] = ref.resource.split('.') as ['limits' | 'requests', string];
+  const quantity = container.resources?.[kind]?.[name];
+  if (quantity === undefined) throw new Error(`${container.name}: no ${ref.resource} for the downward API to read`);
+  const cores = (text: string) => (String(text).endsWith('m') ? Number(String(text).slice(0, -1)) / 1000 : Number(text));
+  return String(Math.ceil(cores(quantity) / cores(ref.divisor ?? '1')));
+}
+
+/** The environment a container receives: env (values, ConfigMap, Secret keys and resource fields) over envFrom. */
 export function containerEnvironment(container: any, objects: K8sObject[]): Record<string, string> {
   const find = (kind: string, name: string) => {
     const object = objects.find((candidate) => candidate.kind === kind && candidate.metadata.name === name);
@@ -216,6 +229,7 @@ export function containerEnvironment(container: any, objects: K8sObject[]): Reco
     if (variable.value !== undefined) env[variable.name] = String(variable.value);
     else if (variable.valueFrom?.configMapKeyRef) env[variable.name] = find('ConfigMap', variable.valueFrom.configMapKeyRef.name)[variable.valueFrom.configMapKeyRef.key]!;
     else if (variable.valueFrom?.secretKeyRef) env[variable.name] = find('Secret', variable.valueFrom.secretKeyRef.name)[variable.valueFrom.secretKeyRef.key]!;
+    else if (variable.valueFrom?.resourceFieldRef) env[variable.name] = resourceField(container, variable.valueFrom.resourceFieldRef);
   }
   return env;
 }

@@ -87,14 +87,14 @@ export function statusLine(line: string): void {
 }
 
 /** JSON logs, one logger per service; never logs authorization headers or tokens. */
-export function createLogger(service: string, level: string, options: { bufferBytes?: number } = {}): Logger {
+export function createLogger(service: string, level: string, options: { bufferBytes?: number; /** Fields on every line besides `service` (a worker's pid). */ base?: Record<string, unknown> } = {}): Logger {
   const sink = stdoutSink();
   if (options.bufferBytes !== undefined) sink.limit = options.bufferBytes;
   return pino(
     {
       name: service,
       level,
-      base: { service },
+      base: { service, ...options.base },
       redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'headers.authorization', 'token'], remove: true },
     },
     sink,

@@ -64,6 +64,8 @@ export interface ServiceOptions<C extends BaseContext> {
    * not answer. A body it read must be left parsed on `req.body` (Express then skips reading it).
    */
   front?: (req: IncomingMessage, res: ServerResponse, pass: () => void) => void;
+  /** What GET /metrics answers, when not this process's registry alone (the gateway's workers, summed). */
+  scrapeMetrics?: () => Promise<string>;
 }
 
 export interface Service {
@@ -145,7 +147,7 @@ export async function createService<C extends BaseContext>(options: ServiceOptio
     res.status(report.ready ? 200 : 503).json({ service: options.name, ...report });
   });
   app.get('/metrics', async (_req, res) => {
-    res.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics());
+    res.type(options.metrics.registry.contentType).send(await (options.scrapeMetrics ?? (() => options.metrics.registry.metrics()))());
   });
   if (options.routes?.length) app.use(...options.routes);
   // GraphQL on /graphql; a browser opening / (or /graphql) gets Apollo's landing page (Sandbox).
