@@ -47,7 +47,7 @@ describe.skipIf(!template || !redisUrl)('concurrent buyers through the gateway, 
   beforeAll(async () => {
     // Budgets and field limits as shipped (no overrides). The gateway may wait longer for a
     // subgraph than by default: 180 orders on 2 shared cores queue behind each other.
-    graph = await startGraph({ kind: 'postgres', template: template as string }, { redisUrl: redisUrl as string, env: { RATE_LIMIT_ENABLED: 'true' }, gatewayEnv: { SUBGRAPH_TIMEOUT_MS: '15000' } });
+    graph = await startGraph({ kind: 'postgres', template: template as string }, { redisUrl: redisUrl as string, env: { RATE_LIMIT_ENABLED: 'true' }, gatewayEnv: { SUBGRAPH_TIMEOUT_MS: '15000', SUBGRAPH_MUTATION_TIMEOUT_MS: '15000' } });
     admin = await graph.as('admin@example.com');
     sql = new pg.Client({ connectionString: graph.databaseUrl as string });
     await sql.connect();

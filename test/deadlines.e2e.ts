@@ -56,7 +56,7 @@ describe.skipIf(!template || !redisUrl)('deadlines from the gateway to the last 
     // gateway whose every fetch (products' included) goes through the same proxy.
     proxy = await subgraphProxy(graph.subgraphUrls.products);
     const orders = await graph.startReplica('orders', { PRODUCTS_URL: proxy.url });
-    gateway = await graph.startGateway({ SUBGRAPH_TIMEOUT_MS: String(TIMEOUT_MS) }, { orders: orders.url, products: proxy.url });
+    gateway = await graph.startGateway({ SUBGRAPH_TIMEOUT_MS: String(TIMEOUT_MS), SUBGRAPH_MUTATION_TIMEOUT_MS: String(TIMEOUT_MS) }, { orders: orders.url, products: proxy.url });
     admin = await graph.as('admin@example.com');
     product = await newProduct(graph, admin, 10_000, '1.00', 'Deadline test item');
     sql = new pg.Client({ connectionString: graph.databaseUrl as string });
@@ -119,7 +119,7 @@ describe.skipIf(!template || !redisUrl)('deadlines from the gateway to the last 
       const url = new URL(graph.databaseUrl as string);
       url.host = `127.0.0.1:${far.port}`;
       const scarce = await graph.startReplica('orders', { DATABASE_URL: url.toString(), DATABASE_POOL_SIZE: '1' });
-      const tight = await graph.startGateway({ SUBGRAPH_TIMEOUT_MS: '2000' }, { orders: scarce.url });
+      const tight = await graph.startGateway({ SUBGRAPH_TIMEOUT_MS: '2000', SUBGRAPH_MUTATION_TIMEOUT_MS: '2000' }, { orders: scarce.url });
       const buyers = await Promise.all(Array.from({ length: 20 }, (_, i) => graph.as(seededUserEmail(10 + i))));
       const run = `deadline-pool-${Date.now()}`;
       const calls = buyers.flatMap((who, i) => [0, 1].map((n) => ({ who, key: `${run}-${i}-${n}` })));

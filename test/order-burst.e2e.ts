@@ -83,13 +83,7 @@ async function burst(shape: Shape): Promise<void> {
   expect((await postGraphQL<any>(shape.url, STOCK, { id: product }, admin)).data?.product.stock).toBe(0);
 }
 
-// The one-process shape is issue #13's open item: 0 of 200 failed hard in quiet runs, but on a
-// loaded machine (a CI run beside another session's benchmark) 4 of 200 timed out at the gateway,
-// all four services and PGlite sharing one event loop. Run it with ORDER_BURST_EMBEDDED=1.
-const EMBEDDED = process.env.ORDER_BURST_EMBEDDED === '1';
-if (!EMBEDDED) console.warn('SKIPPING the npm start burst (one process, PGlite): set ORDER_BURST_EMBEDDED=1 to run it (issue #13 leaves it open)');
-
-describe.skipIf(!redisUrl || !EMBEDDED)('200 orders at once, npm start with REDIS_URL (one process, PGlite)', () => {
+describe.skipIf(!redisUrl)('200 orders at once, npm start with REDIS_URL (one process, PGlite)', () => {
   let graph: Run;
   let dir: string;
   let prefix: string;

@@ -33,7 +33,7 @@ describe.skipIf(!template || !redisUrl)('placing orders: the saga over Redis Str
   beforeAll(async () => {
     // 200 placeOrder calls at once on 2 shared cores queue behind each other: the gateway is given
     // time to wait for them (this file is about the saga's correctness; timeouts have their own tests).
-    graph = await startGraph({ kind: 'postgres', template: template as string }, { redisUrl: redisUrl as string, gatewayEnv: { SUBGRAPH_TIMEOUT_MS: '15000' } });
+    graph = await startGraph({ kind: 'postgres', template: template as string }, { redisUrl: redisUrl as string, gatewayEnv: { SUBGRAPH_TIMEOUT_MS: '15000', SUBGRAPH_MUTATION_TIMEOUT_MS: '15000' } });
     admin = await graph.as('admin@example.com');
     sql = new pg.Client({ connectionString: graph.databaseUrl as string });
     await sql.connect();

@@ -24,6 +24,12 @@ import type { InFlight } from './dedup.js';
 export interface ResilienceConfig {
   /** Per fetch, retries included, in milliseconds: a slow subgraph gets it all, a quick failure is tried again within it. */
   timeoutMs: number;
+  /**
+   * The same for a mutation (never retried): longer, because a mutation given up on leaves its
+   * outcome unknown to the client, while the subgraph, told the time left, answers by then with
+   * what it could do (an order, or TRY_AGAIN with nothing written) even at a burst it must queue.
+   */
+  mutationTimeoutMs: number;
   /** Extra attempts for a query after a transport failure. */
   retries: number;
   /** How long the breaker stays open before it lets one probe through. */
@@ -133,7 +139,7 @@ export class ResilientDataSource<TContext extends Record<string, any>> implement
     const fetch: Fetch = {
       body: JSON.stringify({ query: request.query, operationName: request.operationName, variables: request.variables, extensions: request.extensions }),
       headers: { ...headersOf(request.http?.headers), 'content-type': 'application/json', ...(await this.hooks.headers(options.context)) },
-      deadline: Date.now() + this.resilience.timeoutMs,
+      deadline: Date.now() + (query ? this.resilience.timeoutMs : this.resilience.mutationTimeoutMs),
       retryable: query,
       caller: query && this.shared ? this.hooks.caller(options.context) : null,
     };

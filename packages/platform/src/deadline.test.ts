@@ -40,5 +40,7 @@ describe('deadlines across a call', () => {
     await new Promise((resolve) => setTimeout(resolve, 30));
     expect(loopDelay()).toBeGreaterThanOrEqual(200);
     expect(deadlineMargin(3000, loopDelay())).toBeGreaterThanOrEqual(300 + 200);
+    // At most another tenth of what was granted: a short deadline keeps most of itself.
+    expect(deadlineMargin(300, loopDelay())).toBe(50 + 30);
   });
 });

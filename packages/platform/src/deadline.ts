@@ -40,9 +40,10 @@ export function deadlineHeaders(leftMs: number, now = Date.now()): Record<string
  * this much before the caller stops waiting (a tenth of the time granted, at least 50 ms), plus
  * how late this process's event loop has recently been (`loopDelay`): a request read from a busy
  * loop waited about that long unseen before it was read, and its answer waits about as long again
- * before it is written.
+ * before it is written. That part is at most another tenth: one slow moment (a start, a long
+ * collection) must not eat a short deadline whole.
  */
-export const deadlineMargin = (grantedMs: number, loopDelayMs = 0): number => Math.max(50, Math.round(grantedMs / 10)) + Math.round(loopDelayMs);
+export const deadlineMargin = (grantedMs: number, loopDelayMs = 0): number => Math.max(50, Math.round(grantedMs / 10)) + Math.round(Math.min(loopDelayMs, grantedMs / 10));
 
 /** How often the loop delay window turns over. */
 const LOOP_WINDOW_MS = 500;
