@@ -60,7 +60,7 @@ async function runOnce(root: string | undefined): Promise<Record<Phase, PhaseRes
   const sql = new pg.Client({ connectionString: database.url });
   try {
     const profiling: Record<string, string> = args.profile ? { NODE_OPTIONS: `--import ${join(ROOT, 'scripts', 'cpu-profile.mjs')}`, PROFILE_FILE: join(args.profile, 'service'), PROFILE_MS: process.env.PROFILE_MS ?? '20000' } : {};
-    graph = await startProcessGraph(database.url, { root, env: { LOG_LEVEL: 'warn', RATE_LIMIT_ENABLED: 'false', ...profiling }, gatewayEnv: { SUBGRAPH_TIMEOUT_MS: '30000' } });
+    graph = await startProcessGraph(database.url, { root, env: { LOG_LEVEL: 'warn', RATE_LIMIT_ENABLED: 'false', ...profiling }, gatewayEnv: { SUBGRAPH_TIMEOUT_MS: '30000', SUBGRAPH_MUTATION_TIMEOUT_MS: '30000' } });
     await sql.connect();
     const url = graph.gatewayUrl;
     const post = async (query: string, variables: Record<string, unknown>, token: string) => {
