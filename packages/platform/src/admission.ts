@@ -24,19 +24,33 @@ export class Admission {
     return this.queue.length;
   }
 
-  /** Runs `work` in a slot once one is free, or throws DeadlineExceededError (nothing run) if none will be in time. */
-  async run<T>(work: () => Promise<T>): Promise<T> {
+  /**
+   * A slot once one is free, or DeadlineExceededError if none will be in time; the slot is held
+   * until the returned release is called (once; later calls do nothing).
+   */
+  async take(): Promise<() => void> {
     if (this.active >= this.limit) await this.wait(); // a slot handed over by the one leaving it
     else if (timeLeft() === 0) throw new DeadlineExceededError(this.what);
     else this.active += 1;
     const started = performance.now();
-    try {
-      return await work();
-    } finally {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
       this.took += (performance.now() - started - this.took) / 8;
       const next = this.queue.shift();
       if (next) next();
       else this.active -= 1;
+    };
+  }
+
+  /** Runs `work` in a slot once one is free, or throws DeadlineExceededError (nothing run) if none will be in time. */
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    const release = await this.take();
+    try {
+      return await work();
+    } finally {
+      release();
     }
   }
 

@@ -11,7 +11,8 @@ import type { SqlDriverAdapter, SqlDriverAdapterFactory, SqlQuery } from '@prism
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { SqlRunner } from '@commerce/db/sql-runner';
-import { currentDeadline, DeadlineExceededError, isDeadlineExceeded, timeLeft } from '@commerce/platform/deadline';
+import { Admission } from '@commerce/platform/admission';
+import { currentDeadline, DeadlineExceededError, isDeadlineExceeded } from '@commerce/platform/deadline';
 import { readScope, type ReplicaLink } from './replicas.js';
 import { parseLsn } from './wal-positions.js';
 
@@ -117,46 +118,13 @@ function countingFactory(factory: SqlDriverAdapterFactory, onStatement: () => vo
  * PGlite runs one statement (or transaction) at a time and queues the rest where no deadline can
  * reach them. Turns are taken here instead, first come first served: a statement, or a transaction
  * from BEGIN to COMMIT, waits for its turn only until the request's deadline (deadline.ts), so under
- * load a request that cannot be served in time gives up before it costs anything.
+ * load a request that cannot be served in time gives up before it costs anything (admission.ts).
  */
-class Turns {
-  private busy = false;
-  private readonly waiting: Array<{ start: () => void }> = [];
-  /** How long a turn has lately been held (ms, a moving average): what each one queued ahead costs. */
-  private held = 0;
-
-  async take(): Promise<() => void> {
-    if (this.busy || this.waiting.length > 0) {
-      const deadline = currentDeadline();
-      // A queue that will not reach this request before its deadline is refused now, not at the
-      // deadline: under a burst the refusals come back at once, and cost the loop nothing more.
-      if (deadline !== undefined && (this.waiting.length + 1) * this.held > timeLeft(deadline)) throw new DeadlineExceededError('waiting for the embedded database');
-      await new Promise<void>((resolve, reject) => {
-        const waiter = { start: () => (clearTimeout(timer), resolve()) };
-        const timer = deadline === undefined ? undefined : setTimeout(() => {
-          this.waiting.splice(this.waiting.indexOf(waiter), 1);
-          reject(new DeadlineExceededError('waiting for the embedded database'));
-        }, Math.max(0, deadline - Date.now()));
-        this.waiting.push(waiter);
-      });
-    } else if (timeLeft() === 0) throw new DeadlineExceededError('waiting for the embedded database');
-    this.busy = true;
-    const since = performance.now();
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.held += (performance.now() - since - this.held) / 8;
-      this.busy = false;
-      this.waiting.shift()?.start();
-    };
-  }
-}
-
 const TURN_METHODS = new Set(['queryRaw', 'executeRaw', 'executeScript']);
 
 function turnsFactory(factory: SqlDriverAdapterFactory): SqlDriverAdapterFactory {
-  const turns = new Turns();
+  // One statement or transaction at a time; a request the queue cannot reach in time is refused at once.
+  const turns = new Admission(1, 'waiting for the embedded database');
   const inTurn = <T extends object>(target: T): T =>
     new Proxy(target, {
       get(object, property) {
