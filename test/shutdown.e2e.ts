@@ -9,9 +9,8 @@ import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { userIdFor } from '@commerce/db/ids';
-import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { type ForeignSubgraph, startForeignSubgraph } from './support/foreign-subgraph.js';
+import { type ForeignSubgraph, startInventorySubgraph } from './support/foreign-subgraph.js';
 import { metricValue } from './support/graph.js';
 import { generateKeys } from '@commerce/harness/keys';
 import { type Answer, type KeepAliveClient, keepAliveClient, type Outcome, percentile, startLoad } from './support/load.js';
@@ -132,20 +131,7 @@ const ms = (value: number) => `${Math.round(value)} ms`;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'commerce-shutdown-'));
-  foreign = await startForeignSubgraph(
-    'inventory',
-    parse(`
-      extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
-      type Query { warehouses: [Warehouse!]! slow: Int! }
-      type Warehouse @key(fields: "code") { code: ID! city: String! }
-    `),
-    {
-      Query: {
-        warehouses: () => [{ code: 'AMS', city: 'Amsterdam' }, { code: 'LIS', city: 'Lisbon' }],
-        slow: () => new Promise((resolve) => slowCalls.push(() => resolve(7))),
-      },
-    },
-  );
+  foreign = await startInventorySubgraph(slowCalls);
   writeFileSync(join(dir, 'supergraph.graphql'), foreign.supergraph());
   if (template) {
     const clone = await cloneDatabase(template);

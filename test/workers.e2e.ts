@@ -6,11 +6,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generateKeys } from '@commerce/harness/keys';
 import { freePort, run, type Run } from '@commerce/harness/processes';
-import { type ForeignSubgraph, startForeignSubgraph } from './support/foreign-subgraph.js';
+import { type ForeignSubgraph, startInventorySubgraph } from './support/foreign-subgraph.js';
 
 const keys = generateKeys();
 let dir: string;
@@ -50,20 +49,7 @@ const startedWorkers = () => [...gateway.stdout().matchAll(/gateway: worker (\d+
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'commerce-workers-'));
-  foreign = await startForeignSubgraph(
-    'inventory',
-    parse(`
-      extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
-      type Query { warehouses: [Warehouse!]! slow: Int! }
-      type Warehouse @key(fields: "code") { code: ID! city: String! }
-    `),
-    {
-      Query: {
-        warehouses: () => [{ code: 'AMS', city: 'Amsterdam' }, { code: 'LIS', city: 'Lisbon' }],
-        slow: () => new Promise((resolve) => slowCalls.push(() => resolve(7))),
-      },
-    },
-  );
+  foreign = await startInventorySubgraph(slowCalls);
   writeFileSync(join(dir, 'supergraph.graphql'), foreign.supergraph());
   port = await freePort();
   gateway = run(

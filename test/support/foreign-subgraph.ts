@@ -5,7 +5,7 @@ import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
-import type { DocumentNode } from 'graphql';
+import { type DocumentNode, parse } from 'graphql';
 
 export interface ForeignSubgraph {
   url: string;
@@ -26,4 +26,25 @@ export async function startForeignSubgraph(name: string, typeDefs: DocumentNode,
     },
     stop: () => server.stop(),
   };
+}
+
+/**
+ * An inventory subgraph whose `slow` field answers (7) only when the test releases it: each call
+ * pushes its release onto `held`, so a test can keep requests in flight across a signal.
+ */
+export function startInventorySubgraph(held: Array<() => void>): Promise<ForeignSubgraph> {
+  return startForeignSubgraph(
+    'inventory',
+    parse(`
+      extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
+      type Query { warehouses: [Warehouse!]! slow: Int! }
+      type Warehouse @key(fields: "code") { code: ID! city: String! }
+    `),
+    {
+      Query: {
+        warehouses: () => [{ code: 'AMS', city: 'Amsterdam' }, { code: 'LIS', city: 'Lisbon' }],
+        slow: () => new Promise((resolve) => held.push(() => resolve(7))),
+      },
+    },
+  );
 }
