@@ -56,7 +56,7 @@ describe.skipIf(!template || !redisUrl)('deadlines from the gateway to the last 
     // gateway whose every fetch (products' included) goes through the same proxy.
     proxy = await subgraphProxy(graph.subgraphUrls.products);
     const orders = await graph.startReplica('orders', { PRODUCTS_URL: proxy.url });
-    gateway = await graph.startGateway({ SUBGRAPH_TIMEOUT_MS: String(TIMEOUT_MS), SUBGRAPH_MUTATION_TIMEOUT_MS: String(TIMEOUT_MS) }, { orders: orders.url, products: proxy.url });
+    gateway = await graph.startGateway({ SUBGRAPH_TIMEOUT_MS: String(TIMEOUT_MS), SUBGRAPH_MUTATION_TIMEOUT_MS: String(TIMEOUT_MS), SUBGRAPH_MUTATION_GRACE_MS: '0' }, { orders: orders.url, products: proxy.url });
     admin = await graph.as('admin@example.com');
     product = await newProduct(graph, admin, 10_000, '1.00', 'Deadline test item');
     sql = new pg.Client({ connectionString: graph.databaseUrl as string });
@@ -90,6 +90,27 @@ describe.skipIf(!template || !redisUrl)('deadlines from the gateway to the last 
     expect(fromOrders[0]).toBeLessThan(TIMEOUT_MS - 50); // the gateway's, less orders' margin and its own work
   });
 
+  it('a mutation answered after its deadline: taken within SUBGRAPH_MUTATION_GRACE_MS (the write it made is known), an unknown outcome without it', async () => {
+    const patient = await graph.startGateway({ SUBGRAPH_TIMEOUT_MS: String(TIMEOUT_MS), SUBGRAPH_MUTATION_TIMEOUT_MS: String(TIMEOUT_MS), SUBGRAPH_MUTATION_GRACE_MS: String(TIMEOUT_MS * 2) }, { products: proxy.url });
+    const restock = (stock: number) => `mutation { updateProduct(id: "${product}", input: { stock: ${stock} }) { product { stock } userErrors { code } } }`;
+    // products answers at once; the proxy holds its answer past the deadline (a reply that waits
+    // unread behind a busy event loop looks the same to the gateway).
+    proxy.setDelay(TIMEOUT_MS + 500);
+    let late: GraphQLResponse;
+    let strict: GraphQLResponse;
+    try {
+      [late, strict] = await Promise.all([patient.query(restock(9_000), undefined, admin), gateway.query(restock(9_001), undefined, admin)]);
+    } finally {
+      proxy.setDelay(0);
+    }
+    expect(late.errors).toBeUndefined();
+    expect(late.data?.updateProduct).toEqual({ product: { stock: 9_000 }, userErrors: [] });
+    // Without the grace the same late answer is thrown away: the client cannot tell that the write happened.
+    expect(strict.errors?.[0]?.extensions).toMatchObject({ code: 'SUBGRAPH_UNAVAILABLE', subgraph: 'products', reason: 'timeout' });
+    const { rows } = await sql.query<{ stock: number }>('SELECT stock FROM products.products WHERE id = $1', [product]);
+    expect([9_000, 9_001]).toContain(rows[0]!.stock);
+  });
+
   it('products too slow for the deadline: TRY_AGAIN before the gateway gives up, nothing written, and the same key then places the order once', async () => {
     const buyer = await graph.as(seededUserEmail(2));
     const key = `deadline-slow-products-${Date.now()}`;
@@ -119,7 +140,7 @@ describe.skipIf(!template || !redisUrl)('deadlines from the gateway to the last 
       const url = new URL(graph.databaseUrl as string);
       url.host = `127.0.0.1:${far.port}`;
       const scarce = await graph.startReplica('orders', { DATABASE_URL: url.toString(), DATABASE_POOL_SIZE: '1' });
-      const tight = await graph.startGateway({ SUBGRAPH_TIMEOUT_MS: '2000', SUBGRAPH_MUTATION_TIMEOUT_MS: '2000' }, { orders: scarce.url });
+      const tight = await graph.startGateway({ SUBGRAPH_TIMEOUT_MS: '2000', SUBGRAPH_MUTATION_TIMEOUT_MS: '2000', SUBGRAPH_MUTATION_GRACE_MS: '0' }, { orders: scarce.url });
       const buyers = await Promise.all(Array.from({ length: 20 }, (_, i) => graph.as(seededUserEmail(10 + i))));
       const run = `deadline-pool-${Date.now()}`;
       const calls = buyers.flatMap((who, i) => [0, 1].map((n) => ({ who, key: `${run}-${i}-${n}` })));

@@ -170,7 +170,7 @@ describe.skipIf(!template)('a subgraph that never answers', () => {
     gateway = await createGatewayServer(gatewayConfig({
       NODE_ENV: 'test', LOG_LEVEL: 'silent', JWT_SECRET: graph.keys.jwtSecret, IDENTITY_PRIVATE_KEY: graph.keys.identityPrivateKey,
       SUBGRAPH_URL_USERS: graph.subgraphUrls.users, SUBGRAPH_URL_ORDERS: graph.subgraphUrls.orders, SUBGRAPH_URL_PRODUCTS: hole.url,
-      SUBGRAPH_TIMEOUT_MS: '300', SUBGRAPH_MUTATION_TIMEOUT_MS: '300', SUBGRAPH_RETRIES: '2', BREAKER_RESET_MS: '60000',
+      SUBGRAPH_TIMEOUT_MS: '300', SUBGRAPH_MUTATION_TIMEOUT_MS: '300', SUBGRAPH_MUTATION_GRACE_MS: '0', SUBGRAPH_RETRIES: '2', BREAKER_RESET_MS: '60000',
     }));
     url = (await gateway.listen(0, '127.0.0.1')).url;
   });
@@ -225,7 +225,7 @@ describe.skipIf(!template)('a subgraph that fails fast', () => {
     gateway = await createGatewayServer(gatewayConfig({
       NODE_ENV: 'test', LOG_LEVEL: 'silent', JWT_SECRET: graph.keys.jwtSecret, IDENTITY_PRIVATE_KEY: graph.keys.identityPrivateKey,
       SUBGRAPH_URL_USERS: graph.subgraphUrls.users, SUBGRAPH_URL_ORDERS: graph.subgraphUrls.orders, SUBGRAPH_URL_PRODUCTS: broken.url,
-      SUBGRAPH_TIMEOUT_MS: '2000', SUBGRAPH_MUTATION_TIMEOUT_MS: '2000', SUBGRAPH_RETRIES: '2', BREAKER_RESET_MS: '60000',
+      SUBGRAPH_TIMEOUT_MS: '2000', SUBGRAPH_MUTATION_TIMEOUT_MS: '2000', SUBGRAPH_MUTATION_GRACE_MS: '0', SUBGRAPH_RETRIES: '2', BREAKER_RESET_MS: '60000',
     }));
     url = (await gateway.listen(0, '127.0.0.1')).url;
   });

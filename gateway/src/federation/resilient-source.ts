@@ -30,6 +30,14 @@ export interface ResilienceConfig {
    * what it could do (an order, or TRY_AGAIN with nothing written) even at a burst it must queue.
    */
   mutationTimeoutMs: number;
+  /**
+   * How much longer than that deadline the gateway still waits for a mutation's answer. The
+   * subgraph answers by the deadline once it has read the request, but a request can wait unread
+   * behind a saturated event loop (measured: seconds, in `npm start`'s one process at a burst), and
+   * a read after its deadline is answered at once (`TRY_AGAIN`, nothing written). Giving up at
+   * the deadline would turn that known answer into an unknown outcome.
+   */
+  mutationGraceMs: number;
   /** Extra attempts for a query after a transport failure. */
   retries: number;
   /** How long the breaker stays open before it lets one probe through. */
@@ -74,8 +82,10 @@ export interface FetchHooks<C extends Record<string, any>> {
 interface Fetch {
   body: string;
   headers: Record<string, string>;
-  /** Epoch ms: no attempt outlives it. */
+  /** Epoch ms: the time the subgraph is told it has; no attempt outlives it (a mutation waits graceMs more for its answer). */
   deadline: number;
+  /** How long past `deadline` an attempt still waits for its answer (mutations: mutationGraceMs; queries: 0). */
+  graceMs: number;
   retryable: boolean;
   /** Fetches with the same caller and body may share an attempt (queries only). */
   caller: string | null;
@@ -140,6 +150,7 @@ export class ResilientDataSource<TContext extends Record<string, any>> implement
       body: JSON.stringify({ query: request.query, operationName: request.operationName, variables: request.variables, extensions: request.extensions }),
       headers: { ...headersOf(request.http?.headers), 'content-type': 'application/json', ...(await this.hooks.headers(options.context)) },
       deadline: Date.now() + (query ? this.resilience.timeoutMs : this.resilience.mutationTimeoutMs),
+      graceMs: query ? 0 : this.resilience.mutationGraceMs,
       retryable: query,
       caller: query && this.shared ? this.hooks.caller(options.context) : null,
     };
@@ -185,7 +196,7 @@ export class ResilientDataSource<TContext extends Record<string, any>> implement
     const attempt = () => {
       const left = Math.max(1, Math.floor(fetch.deadline - Date.now()));
       const headers = { ...fetch.headers, ...deadlineHeaders(left) };
-      const post = (sent: Record<string, string>) => this.http.post(this.target, sent, fetch.body, left);
+      const post = (sent: Record<string, string>) => this.http.post(this.target, sent, fetch.body, left + fetch.graceMs);
       // With tracing on, each attempt is a client span whose context travels as `traceparent`.
       const traces = tracing();
       return traces ? traces.clientCall(this.subgraph, this.url, headers, post) : post(headers);
