@@ -88,7 +88,7 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
   const openedCache = openCache(config.cache, logger, redis, dependencies.cacheStore);
   let devKeys: DevKeys | undefined;
   const development = () => (devKeys ??= loadOrCreateDevKeys(config.auth.dataDir));
-  const identityTokens = new IdentityTokens(identityPrivateKey(config.auth.identityPrivateKey ?? development().identityPrivateKey), Math.max(config.resilience.timeoutMs, config.resilience.mutationTimeoutMs));
+  const identityTokens = new IdentityTokens(identityPrivateKey(config.auth.identityPrivateKey ?? development().identityPrivateKey), Math.max(config.resilience.timeoutMs, config.resilience.mutationTimeoutMs + config.resilience.mutationGraceMs));
   const apiKeyUrl = supergraph.urls.get(config.auth.apiKeyGraph);
   const apiKeys = apiKeyUrl
     ? new ApiKeyVerifier(apiKeyUrl, () => identityTokens.tokenFor({ kind: 'service', service: 'gateway' }), config.auth.apiKeyCacheSeconds * 1000)

@@ -14,7 +14,7 @@ export class IdentityTokens {
   private readonly tokens: LRUCache<string, { token: Promise<string>; signedAt: number }> | null;
   private readonly reuseMs: number;
 
-  /** `fetchTimeoutMs`: the longest one subgraph fetch may take (SUBGRAPH_TIMEOUT_MS). */
+  /** `fetchTimeoutMs`: the longest one subgraph fetch may take (SUBGRAPH_TIMEOUT_MS; a mutation: its timeout and grace). */
   constructor(
     private readonly key: KeyObject,
     fetchTimeoutMs: number,
