@@ -10,6 +10,14 @@ describe('gatewayConfig: shutdown and log output', () => {
   });
 });
 
+describe('gatewayConfig: APOLLO_TELEMETRY_DISABLED', () => {
+  it("turns @apollo/gateway's own usage reporting to Apollo off unless it is set to false", () => {
+    expect(gatewayConfig({}).apolloTelemetryDisabled).toBe(true);
+    expect(gatewayConfig({ APOLLO_TELEMETRY_DISABLED: 'false' }).apolloTelemetryDisabled).toBe(false);
+    expect(gatewayConfig({ APOLLO_TELEMETRY_DISABLED: '1' }).apolloTelemetryDisabled).toBe(true);
+  });
+});
+
 describe('gatewayConfig: cost weights', () => {
   it('refuses a leftover COST_WEIGHTS, pointing at the @cost / @listSize directives that replaced it', () => {
     expect(() => gatewayConfig({ COST_WEIGHTS: '{"Query.products":2}' })).toThrow(COST_WEIGHTS_REMOVED);

@@ -24,6 +24,11 @@ export interface GatewayConfig extends ProcessConfig {
   subgraphConnections: number;
   /** Identical queries and subgraph fetches in flight share one execution / one request (DEDUP_ENABLED). */
   dedup: boolean;
+  /**
+   * @apollo/gateway's own usage metrics, which it sends to Apollo (usage-reporting.api.apollographql.com)
+   * unless APOLLO_TELEMETRY_DISABLED is set: off unless APOLLO_TELEMETRY_DISABLED=false.
+   */
+  apolloTelemetryDisabled: boolean;
   cache: CacheConfig;
   /** The max-age browsers and CDNs are told for cacheable responses (they cannot hear purges). */
   httpCacheMaxAgeSeconds: number;
@@ -118,6 +123,7 @@ export const gatewayEnvSchema = z.object({
   BREAKER_RESET_MS: z.coerce.number().int().min(100).max(600_000).default(2000),
   SUBGRAPH_CONNECTIONS: z.coerce.number().int().min(1).max(10_000).default(128),
   DEDUP_ENABLED: booleanFlag(true),
+  APOLLO_TELEMETRY_DISABLED: booleanFlag(true),
   HTTP_CACHE_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(0),
   RATE_LIMIT_ENABLED: booleanFlag(true),
   RATE_LIMIT_ANONYMOUS: bucket.prefault(BUDGET_DEFAULTS.anonymous),
@@ -234,6 +240,7 @@ export function gatewayConfig(env: Record<string, string | undefined> = process.
     resilience: { timeoutMs: parsed.SUBGRAPH_TIMEOUT_MS, mutationTimeoutMs: parsed.SUBGRAPH_MUTATION_TIMEOUT_MS, mutationGraceMs: parsed.SUBGRAPH_MUTATION_GRACE_MS, retries: parsed.SUBGRAPH_RETRIES, breakerResetMs: parsed.BREAKER_RESET_MS },
     subgraphConnections: parsed.SUBGRAPH_CONNECTIONS,
     dedup: parsed.DEDUP_ENABLED,
+    apolloTelemetryDisabled: parsed.APOLLO_TELEMETRY_DISABLED,
     cache: cacheConfigOf(parsed),
     httpCacheMaxAgeSeconds: parsed.HTTP_CACHE_MAX_AGE_SECONDS,
     budgets: parsed.RATE_LIMIT_ENABLED

@@ -143,6 +143,10 @@ export async function createGatewayServer(config: GatewayConfig, dependencies: G
   for (const direction of ['inbound', 'outbound'] as const) deduplicated.inc({ direction }, 0);
   // Not while tracing (as the hit lane): whoever turns traces on wants every request's own spans.
   const dedup = config.dedup && !tracing() ? new Deduplication(deduplicated) : null;
+  // @apollo/gateway reads this variable itself when it is built: without it, every gateway would
+  // send Apollo its usage metrics (an OTLP exporter to usage-reporting.api.apollographql.com), a
+  // call to the internet nobody asked for, failing where there is none.
+  if (config.apolloTelemetryDisabled) process.env.APOLLO_TELEMETRY_DISABLED = 'true';
   const engine = new ApolloGateway({
     supergraphSdl: supergraph.sdl,
     logger,
