@@ -311,6 +311,18 @@ describe.runIf(HAPROXY && template && redisUrl)('the stack under load: 2 gateway
     const apiKey = created.data?.createApiClient?.apiKey as string;
     expect(apiKey, JSON.stringify(created)).toBeTruthy();
     const ask = () => gql(stack.url, BUDGET_QUERY, undefined, { 'x-api-key': apiKey });
+    // A budget is exact while Redis answers in time; a call it did not answer (CACHE_TIMEOUT_MS on
+    // a loaded machine) is decided by the replica alone and counted as a fallback, by design.
+    // Counted from before this client's first request: those first requests can fall back too.
+    const fallbacks = async () => {
+      let total = 0;
+      for (const replica of stack.replicas.filter((r) => r.service === 'gateway')) {
+        const text = await (await fetch(replica.url.replace(/\/graphql$/, '/metrics'))).text();
+        for (const line of text.split('\n')) if (line.startsWith('rate_limit_fallbacks_total')) total += Number(line.split(' ').at(-1));
+      }
+      return total;
+    };
+    const fallbacksBefore = await fallbacks();
     const first = await ask();
     expect(first.status).toBe(200);
     expect(first.headers.get('ratelimit-limit')).toBe(String(BUDGET_CAPACITY));
@@ -329,17 +341,6 @@ describe.runIf(HAPROXY && template && redisUrl)('the stack under load: 2 gateway
       expect(answer.status).toBe(200);
       admitted[answer.servedBy] = (admitted[answer.servedBy] ?? 0) + 1;
     }
-    // A budget is exact while Redis answers in time; a call it did not answer (CACHE_TIMEOUT_MS on
-    // a loaded machine) is let through and counted as a fallback, by design.
-    const fallbacks = async () => {
-      let total = 0;
-      for (const replica of stack.replicas.filter((r) => r.service === 'gateway')) {
-        const text = await (await fetch(replica.url.replace(/\/graphql$/, '/metrics'))).text();
-        for (const line of text.split('\n')) if (line.startsWith('rate_limit_fallbacks_total')) total += Number(line.split(' ').at(-1));
-      }
-      return total;
-    };
-    const fallbacksBefore = await fallbacks();
     // Then twice what the bucket holds, 24 at a time: the balancer spreads them over both gateways.
     let next = 0;
     const total = 2 * bucket;
@@ -356,11 +357,14 @@ describe.runIf(HAPROXY && template && redisUrl)('the stack under load: 2 gateway
     );
     const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
     const failedOpen = (await fallbacks()) - fallbacksBefore;
-    figures.push(`one client's budget of ${BUDGET_CAPACITY} (refill 0.001/s), ${cost} a request, asked ${sent + total} times through the balancer: ${sum(admitted)} admitted (${JSON.stringify(admitted)}), ${sum(refused)} refused (${JSON.stringify(refused)}), ${failedOpen} let through because Redis did not answer in time`);
+    figures.push(`one client's budget of ${BUDGET_CAPACITY} (refill 0.001/s), ${cost} a request, asked ${sent + total} times through the balancer: ${sum(admitted)} admitted (${JSON.stringify(admitted)}), ${sum(refused)} refused (${JSON.stringify(refused)}), ${failedOpen} decided by a replica alone because Redis did not answer in time`);
     expect(other).toEqual([]);
     // Twice the bucket was asked for, through both replicas: with a bucket each they would have
     // admitted more than one bucket's worth.
-    expect(sum(admitted)).toBe(bucket + failedOpen);
+    // Exactly one bucket while the store decided every call; a decision the replica made alone
+    // (a fallback: it may admit or refuse) can add at most itself.
+    if (failedOpen === 0) expect(sum(admitted)).toBe(bucket);
+    else expect(sum(admitted)).toBeLessThanOrEqual(bucket + failedOpen);
     expect(failedOpen).toBeLessThan(bucket); // the store did decide, for most calls
     expect(Object.keys(admitted).sort()).toEqual(['gateway-1', 'gateway-2']);
     expect(Object.keys(refused).sort()).toEqual(['gateway-1', 'gateway-2']);
