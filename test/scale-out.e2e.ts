@@ -30,6 +30,7 @@ import { uniqueName } from '@commerce/harness/postgres';
 import { ROOT } from '@commerce/harness/processes';
 import { backendOf, freeStackPort, type Stack, stackLayout, startStack } from '@commerce/harness/stack';
 import { build } from '../scripts/build.js';
+import { metricSum } from './support/graph.js';
 
 const template = inject('templateDatabase'); // null: no PostgreSQL (under CI the run fails before)
 const redisUrl = inject('redisUrl');
@@ -314,14 +315,7 @@ describe.runIf(HAPROXY && template && redisUrl)('the stack under load: 2 gateway
     // A budget is exact while Redis answers in time; a call it did not answer (CACHE_TIMEOUT_MS on
     // a loaded machine) is decided by the replica alone and counted as a fallback, by design.
     // Counted from before this client's first request: those first requests can fall back too.
-    const fallbacks = async () => {
-      let total = 0;
-      for (const replica of stack.replicas.filter((r) => r.service === 'gateway')) {
-        const text = await (await fetch(replica.url.replace(/\/graphql$/, '/metrics'))).text();
-        for (const line of text.split('\n')) if (line.startsWith('rate_limit_fallbacks_total')) total += Number(line.split(' ').at(-1));
-      }
-      return total;
-    };
+    const fallbacks = async () => (await Promise.all(stack.replicas.filter((r) => r.service === 'gateway').map((r) => metricSum(r.url, 'rate_limit_fallbacks_total')))).reduce((a, b) => a + b, 0);
     const fallbacksBefore = await fallbacks();
     const first = await ask();
     expect(first.status).toBe(200);
