@@ -198,7 +198,11 @@ describe.skipIf(!template)('chaos under load (separate processes)', () => {
       expect(outcomes.filter((o) => o.status !== 200).map((o) => `${o.status} ${o.failure ?? ''}`)).toEqual([]);
       expect(describeOther(outcomes)).toEqual([]);
       expect(frozen.length).toBeGreaterThan(10);
-      expect(frozen.filter((o) => verdict(o) !== 'products-missing')).toEqual([]);
+      // A request sent just after the freeze can join an identical products fetch sent before it
+      // (outbound deduplication) whose answer was already on its way: one of its fetches served,
+      // the other not. Every fetch ends by its deadline, so one sent a timeout after the freeze
+      // can only find products missing.
+      expect(frozen.filter((o) => verdict(o) !== 'products-missing' && !(o.sentAt < stoppedAt + TIMEOUT_MS && verdict(o) === 'products-partly-missing'))).toEqual([]);
       expect(timedOut.length).toBeGreaterThan(0);
       expect(percentile(timedOut.map((o) => o.latencyMs), 50)).toBeGreaterThanOrEqual(TIMEOUT_MS * 0.9); // they did wait for the timeout
       expect(openAt).toBeDefined();
