@@ -1,8 +1,12 @@
 // The cache as callers see it: it never throws and never makes a request wait more than a few tens
 // of milliseconds. A store that fails or answers too slowly is skipped (a bypass) for a short
 // while, then tried again; the Redis client reconnects by itself meanwhile. Purges that fail are
-// kept and retried until they succeed, and until then this process does not read from the cache,
-// since entries it should have removed may still be there.
+// kept (owed) and retried until they succeed, and until then this process does not read from the
+// cache, since entries it should have removed may still be there. A purge merely under way does
+// not stop reads: a read meanwhile is concurrent with the write being purged (whose caller is
+// answered only once the purge is through), and a fill it makes is refused by the purge's mark.
+// Stopping them made a subgraph under a stream of writes, always purging something, bypass its
+// cache nearly all the time.
 import type { CacheEntry, CacheStore } from './cache-store.js';
 import type { Logger } from './logger.js';
 import { within } from './within.js';
@@ -19,7 +23,9 @@ export interface FailOpenOptions {
 
 export class FailOpenCache {
   private downUntil = 0;
-  private readonly pendingPurges = new Set<string>();
+  /** Tags whose purge failed (with when, as a count of failures): retried, and no read until they are through. */
+  private readonly owedPurges = new Map<string, number>();
+  private failures = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly purgeTimeoutMs: number;
   private readonly retryAfterMs: number;
@@ -31,7 +37,7 @@ export class FailOpenCache {
 
   /** False while the store is being skipped or purges are still owed to it. */
   get available(): boolean {
-    return Date.now() >= this.downUntil && this.pendingPurges.size === 0;
+    return Date.now() >= this.downUntil && this.owedPurges.size === 0;
   }
 
   /** The store's clock, or null: then nothing read now may be written to the cache. */
@@ -59,8 +65,7 @@ export class FailOpenCache {
    */
   async purge(tags: readonly string[]): Promise<boolean> {
     if (tags.length === 0) return true;
-    for (const tag of tags) this.pendingPurges.add(tag);
-    return this.flushPurges();
+    return this.flushPurges(tags);
   }
 
   async close(): Promise<void> {
@@ -68,8 +73,12 @@ export class FailOpenCache {
     await this.store.close().catch(() => {});
   }
 
-  private async flushPurges(): Promise<boolean> {
-    const tags = [...this.pendingPurges];
+  /** Purges these tags and whatever is owed; what fails is owed, and retried after a while. */
+  private async flushPurges(given: readonly string[] = []): Promise<boolean> {
+    // What is owed now: a failure after this snapshot owes its tags again, even if this purge succeeds.
+    const owed = new Map(this.owedPurges);
+    const tags = [...new Set([...given, ...owed.keys()])];
+    if (tags.length === 0) return true;
     const done = await within(this.store.purge(tags), this.purgeTimeoutMs, 'cache').then(
       () => true,
       (error: unknown) => {
@@ -78,9 +87,11 @@ export class FailOpenCache {
       },
     );
     if (done) {
-      for (const tag of tags) this.pendingPurges.delete(tag);
+      for (const tag of tags) if (this.owedPurges.get(tag) === owed.get(tag)) this.owedPurges.delete(tag);
       return true;
     }
+    const failure = ++this.failures;
+    for (const tag of tags) this.owedPurges.set(tag, failure);
     this.downUntil = Date.now() + this.retryAfterMs;
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => void this.flushPurges(), this.retryAfterMs);
