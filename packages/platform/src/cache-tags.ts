@@ -6,6 +6,17 @@ import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 
 export const entityTag = (type: string, id: string): string => `${type}:${id}`;
 
+/**
+ * A part of an entity that changes less often than the rest (`Product:<id>:catalog`: its name,
+ * price and existence, not its stock). A write purges it along with the entity's tag when it
+ * changes that part; what is built from that part alone is tagged with it and outlives the rest's
+ * changes.
+ */
+export const facetTag = (type: string, id: string, facet: string): string => `${type}:${id}:${facet}`;
+
+/** What an order keeps of a product when placed (its name, price, and that it exists): everything but its stock. */
+export const catalogTag = (type: string, id: string): string => facetTag(type, id, 'catalog');
+
 /** A family of lists; `qualifier` narrows it (`Product:list:stock`: lists filtered by stock). */
 export const listTag = (type: string, qualifier?: string): string => (qualifier ? `${type}:list:${qualifier}` : `${type}:list`);
 

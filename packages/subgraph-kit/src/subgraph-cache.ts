@@ -49,13 +49,17 @@ export class SubgraphCache {
   /**
    * One row (or null) per id, in id order: cached rows from the store, the rest from `fetch` (valid
    * ids only, one call) and then stored. Ids that are not UUIDs name no row and are answered null.
+   * `as` is for what is stored when it is not the row of `type` itself (another subgraph's facts
+   * about a `type`): the name of its entries, and the tag a row is kept under (and so purged by).
    */
-  async rowsByIds<V extends { id: string }>(type: string, ids: readonly string[], fetch: (ids: string[]) => Promise<V[]>): Promise<Array<V | null>> {
+  async rowsByIds<V extends { id: string }>(type: string, ids: readonly string[], fetch: (ids: string[]) => Promise<V[]>, as?: { entry: string; tag: (id: string) => string }): Promise<Array<V | null>> {
+    const entry = as?.entry ?? type;
+    const tagOf = as?.tag ?? ((id: string) => entityTag(type, id));
     const valid = [...new Set(ids.filter(isUuid))];
     const found = new Map<string, V>();
     const cache = this.cache;
     if (cache && valid.length > 0) {
-      const keys = valid.map((id) => `${this.namespace}:${type}:${id}`);
+      const keys = valid.map((id) => `${this.namespace}:${entry}:${id}`);
       // The clock is read before the database, so a write that commits meanwhile refuses our set.
       const lookup = Promise.all([cache.clock(), cache.get(keys)]);
       // With replicas, the write positions for a miss are asked in the same round trip, and after
@@ -77,18 +81,18 @@ export class SubgraphCache {
       if (missing.length > 0) {
         // Filled from an answer read.read() has checked: a replica's only if it had replayed every
         // write to these rows, so no purge is undone by a lagging replica.
-        const fetched = this.reads ? this.reads.read(missing.map((id) => entityTag(type, id)), () => fetch(missing), undefined, prepared) : fetch(missing);
+        const fetched = this.reads ? this.reads.read(missing.map(tagOf), () => fetch(missing), undefined, prepared) : fetch(missing);
         for (const row of await fetched) {
           found.set(row.id, row);
           if (startedAt !== null && cached !== null) {
-            void cache.set({ key: `${this.namespace}:${type}:${row.id}`, value: encodeRow(row), ttlMs: this.ttlMs, tags: [entityTag(type, row.id)], readStartedAt: startedAt }).then((stored) => {
+            void cache.set({ key: `${this.namespace}:${entry}:${row.id}`, value: encodeRow(row), ttlMs: this.ttlMs, tags: [tagOf(row.id)], readStartedAt: startedAt }).then((stored) => {
               if (stored === false) this.counters.setsRefused.inc({ layer: 'entity' });
             });
           }
         }
       }
     } else if (valid.length > 0) {
-      for (const row of await this.read(valid.map((id) => entityTag(type, id)), () => fetch(valid))) found.set(row.id, row);
+      for (const row of await this.read(valid.map(tagOf), () => fetch(valid))) found.set(row.id, row);
     }
     return oneByKey(ids, [...found.values()], (row) => row.id);
   }

@@ -3,8 +3,19 @@
 // captures the price of that moment). Asked of the products subgraph through its entity resolver,
 // one request for all lines, with the platform's GraphQL client: the gateway's policy for a
 // subgraph call (timeout, retries, breaker, request id, the caller's identity, a trace span).
+// The answers are kept in the shared cache under each product's catalog tag (`Product:<id>:catalog`),
+// which products purges, with the product's own tag, after every write that changes a name, a
+// price or whether the product exists, and before that write is answered: on every replica at
+// once, as the gateway's responses built from the product go (subgraph-cache.ts: the store's clock
+// refuses a fill that raced a purge). A reservation changes only stock and leaves them be. Under a burst of orders for a few products
+// this is one Redis round trip instead of an HTTP call and a GraphQL request in products: that
+// call was about a third of the CPU an order cost (docs/orders.md). Products that do not exist are
+// never kept: each such order asks again, and is refused NOT_FOUND.
 import { GraphQLClient, GraphQLUnavailableError, type UnavailableReason } from '@commerce/platform/graphql-client';
-import { amountToCents } from '@commerce/subgraph-kit';
+import { amountToCents, catalogTag, type SubgraphCache } from '@commerce/subgraph-kit';
+
+/** Kept under the tag products purges (products/src/resolvers.ts) whenever any of it changes. */
+const CACHED_AS = { entry: 'CatalogProduct', tag: (id: string) => catalogTag('Product', id) };
 
 export interface CatalogProduct {
   id: string;
@@ -22,19 +33,83 @@ export class CatalogUnavailableError extends Error {
 
 const QUERY = 'query ($representations: [_Any!]!) { _entities(representations: $representations) { ... on Product { id name price { amount currency } } } }';
 
+type CatalogCall = { requestId?: string; identityToken?: string | null; deadline?: number };
+
+interface Flight {
+  running: Promise<Array<CatalogProduct | null>> | null;
+  queued: Promise<Array<CatalogProduct | null>> | null;
+}
+
+/** A shared answer as one caller sees it: not after its own deadline (epoch ms). */
+function byDeadline<T>(answer: Promise<T>, deadline: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new CatalogUnavailableError('products lookup: the deadline passed', 'deadline')), Math.max(0, deadline - Date.now()));
+  });
+  return Promise.race([answer, late]).finally(() => clearTimeout(timer));
+}
+
 type Entities = { _entities?: Array<{ id: string; name: string; price: { amount: string; currency: string } } | null> };
 
 export class ProductCatalog {
   private readonly client: GraphQLClient;
   private readonly timeoutMs: number;
 
-  constructor(url: string, options: { timeoutMs?: number; retries?: number; breakerResetMs?: number } = {}) {
+  private readonly cache: SubgraphCache | null;
+  /** Per set of ids: the question out, and the one that follows it. */
+  private readonly flights = new Map<string, Flight>();
+
+  constructor(url: string, options: { timeoutMs?: number; retries?: number; breakerResetMs?: number; cache?: SubgraphCache } = {}) {
     this.timeoutMs = options.timeoutMs ?? 3000;
     this.client = new GraphQLClient({ name: 'products', url, timeoutMs: this.timeoutMs, retries: options.retries ?? 1, breakerResetMs: options.breakerResetMs ?? 2000 });
+    this.cache = options.cache?.enabled ? options.cache : null;
   }
 
   /** One entry per id, in id order: the product, or null when there is none (or it was deleted). */
-  async products(ids: readonly string[], call: { requestId?: string; identityToken?: string | null; deadline?: number } = {}): Promise<Array<CatalogProduct | null>> {
+  async products(ids: readonly string[], call: CatalogCall = {}): Promise<Array<CatalogProduct | null>> {
+    if (!this.cache) return this.ask(ids, call);
+    return this.cache.rowsByIds('Product', ids, async (missing) => (await this.askShared(missing, call)).filter((product) => product !== null), CACHED_AS);
+  }
+
+  /**
+   * Concurrent misses for the same products share questions (a burst of orders for one product all
+   * miss at once, before the first answer is stored), but only questions not yet sent: every
+   * answer comes from a read that began after its caller asked, so none is older than a write
+   * answered before the order was placed. A miss while a question is out waits for the next one,
+   * sent as soon as the first is answered; everyone else missing meanwhile shares that one too.
+   * Each caller waits no longer than its own deadline.
+   */
+  private askShared(ids: readonly string[], call: CatalogCall): Promise<Array<CatalogProduct | null>> {
+    const key = ids.join(',');
+    let flight = this.flights.get(key);
+    if (!flight) this.flights.set(key, (flight = { running: null, queued: null }));
+    let answer: Promise<Array<CatalogProduct | null>>;
+    if (flight.queued) answer = flight.queued;
+    else if (!flight.running) answer = this.launch(key, flight, ids, call);
+    else {
+      const next = flight;
+      answer = next.queued = flight.running.then(
+        () => undefined,
+        () => undefined,
+      ).then(() => {
+        next.queued = null;
+        return this.launch(key, next, ids, call);
+      });
+    }
+    return call.deadline === undefined ? answer : byDeadline(answer, call.deadline);
+  }
+
+  private launch(key: string, flight: Flight, ids: readonly string[], call: CatalogCall): Promise<Array<CatalogProduct | null>> {
+    const running: Promise<Array<CatalogProduct | null>> = this.ask(ids, call).finally(() => {
+      if (flight.running === running) flight.running = null;
+      if (!flight.running && !flight.queued) this.flights.delete(key);
+    });
+    flight.running = running;
+    return running;
+  }
+
+  /** The products subgraph's answer for these ids. */
+  private async ask(ids: readonly string[], call: CatalogCall): Promise<Array<CatalogProduct | null>> {
     let answer;
     try {
       // Retries fit in one timeout's worth of time, and never past the caller's deadline: a quick

@@ -15,7 +15,7 @@ export async function createOrdersServer(config: SubgraphConfig, dependencies: S
   const prisma = new PrismaClient({ adapter: runtime.database.adapter });
   const repository = new OrdersRepository(prisma);
   const saga = startOrderSaga({ repository, bus: runtime.bus, cache: runtime.cache, saga: config.saga, logger: runtime.logger });
-  const catalog = new ProductCatalog(config.saga.productsUrl);
+  const catalog = new ProductCatalog(config.saga.productsUrl, { cache: runtime.cache });
   const placing = new Admission(config.saga.placeOrderConcurrency, 'waiting to place the order');
   const sweep = startIdempotencySweep(repository, runtime.logger);
   return createSubgraphService({

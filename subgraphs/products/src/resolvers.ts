@@ -1,6 +1,6 @@
 // Thin resolvers: unpack arguments, call a loader or the repository.
 import {
-  badUserInput, cursorFor, DateTime, entityTag, listTag, isUniqueViolation, isUuid, money, pageRequest, parseAmount, parseInput, requireAdmin, toConnection, userError,
+  badUserInput, catalogTag, cursorFor, DateTime, entityTag, listTag, isUniqueViolation, isUuid, money, pageRequest, parseAmount, parseInput, requireAdmin, toConnection, userError,
 } from '@commerce/subgraph-kit';
 import { createProductInput, updateProductInput } from './inputs.js';
 import type { ProductFilter, ProductOrderField, Resolvers } from './generated/resolvers-types.js';
@@ -27,10 +27,13 @@ const STOCK_LISTS = listTag('Product', 'stock');
 
 const productTags = (rows: ReadonlyArray<{ id: string }>) => rows.map((row) => entityTag('Product', row.id));
 
-/** What a change to a product makes stale: the product, and the lists whose members or order it may change. */
+/**
+ * What a change to a product makes stale: the product, the lists whose members or order it may
+ * change, and (unless only its stock changed) what orders keeps of it (its catalog tag).
+ */
 function changedBy(id: string, changes: Record<string, unknown>): string[] {
   const onlyStock = Object.keys(changes).every((field) => field === 'stock');
-  return [entityTag('Product', id), onlyStock ? STOCK_LISTS : PRODUCT_LISTS];
+  return onlyStock ? [entityTag('Product', id), STOCK_LISTS] : [entityTag('Product', id), catalogTag('Product', id), PRODUCT_LISTS];
 }
 
 export const resolvers: Resolvers = {
@@ -79,7 +82,7 @@ export const resolvers: Resolvers = {
     deleteProduct: async (_parent, { id }, { viewer, repository, cache }) => {
       requireAdmin(viewer);
       const product = isUuid(id) ? await repository.deleteProduct(id) : null;
-      if (product) await cache.purge([entityTag('Product', id), PRODUCT_LISTS]);
+      if (product) await cache.purge([entityTag('Product', id), catalogTag('Product', id), PRODUCT_LISTS]);
       return product ? { product, userErrors: [] } : { product: null, userErrors: [NO_SUCH_PRODUCT] };
     },
   },
