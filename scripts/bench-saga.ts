@@ -12,6 +12,7 @@
 // With --baseline DIR (another checkout, installed: `git worktree add DIR <commit> && (cd DIR &&
 // npm ci)`), the same loads run against that code too, rounds interleaved, each on a fresh
 // database, and the ratios new/old are printed.
+import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -30,7 +31,7 @@ const { values: args } = parseArgs({
     'admin-url': { type: 'string', default: ADMIN_URL },
     baseline: { type: 'string' },
     rounds: { type: 'string', default: '1' },
-    /** CPU profiles of every service, PROFILE_MS (default 20 s) after it starts, into this directory. */
+    /** CPU profiles of every service over the burst (PROFILE_MS, default 4 s, from its start; the graph is SIGKILLed after the burst, so a longer window writes nothing), into this directory. */
     profile: { type: 'string' },
   },
 });
@@ -59,7 +60,9 @@ async function runOnce(root: string | undefined): Promise<Record<Phase, PhaseRes
   let graph: ProcessGraph | undefined;
   const sql = new pg.Client({ connectionString: database.url });
   try {
-    const profiling: Record<string, string> = args.profile ? { NODE_OPTIONS: `--import ${join(ROOT, 'scripts', 'cpu-profile.mjs')}`, PROFILE_FILE: join(args.profile, 'service'), PROFILE_MS: process.env.PROFILE_MS ?? '20000' } : {};
+    // The profiles start with the burst (scripts/cpu-profile.mjs waits for this file), whatever start-up took.
+    const profileStart = args.profile ? join(args.profile, `burst-${process.pid}-${Date.now()}`) : '';
+    const profiling: Record<string, string> = args.profile ? { NODE_OPTIONS: `--import ${join(ROOT, 'scripts', 'cpu-profile.mjs')}`, PROFILE_FILE: join(args.profile, 'service'), PROFILE_START_FILE: profileStart, PROFILE_MS: process.env.PROFILE_MS ?? '4000' } : {};
     graph = await startProcessGraph(database.url, { root, env: { LOG_LEVEL: 'warn', RATE_LIMIT_ENABLED: 'false', ...profiling }, gatewayEnv: { SUBGRAPH_TIMEOUT_MS: '30000', SUBGRAPH_MUTATION_TIMEOUT_MS: '30000' } });
     await sql.connect();
     const url = graph.gatewayUrl;
@@ -157,6 +160,10 @@ async function runOnce(root: string | undefined): Promise<Record<Phase, PhaseRes
     const steadyResult = await measure(steady, Date.now() - started);
 
     const scarce = await product(50);
+    if (profileStart) {
+      writeFileSync(profileStart, '');
+      await sleep(200); // the services look for the file every 100 ms
+    }
     started = Date.now();
     const burst = await Promise.all(Array.from({ length: Number(args.burst) }, (_, i) => place(tokens[i % tokens.length]!, scarce)));
     return { sequential: sequentialResult, steady: steadyResult, burst: await measure(burst, Date.now() - started) };
