@@ -11,6 +11,8 @@
 // this is one Redis round trip instead of an HTTP call and a GraphQL request in products: that
 // call was about a third of the CPU an order cost (docs/orders.md). Products that do not exist are
 // never kept: each such order asks again, and is refused NOT_FOUND.
+import { withDeadline } from '@commerce/platform/deadline';
+import { FreshBatches } from '@commerce/platform/fresh-batches';
 import { GraphQLClient, GraphQLUnavailableError, type UnavailableReason } from '@commerce/platform/graphql-client';
 import { amountToCents, catalogTag, type SubgraphCache } from '@commerce/subgraph-kit';
 
@@ -35,11 +37,6 @@ const QUERY = 'query ($representations: [_Any!]!) { _entities(representations: $
 
 type CatalogCall = { requestId?: string; identityToken?: string | null; deadline?: number };
 
-interface Flight {
-  running: Promise<Array<CatalogProduct | null>> | null;
-  queued: Promise<Array<CatalogProduct | null>> | null;
-}
-
 /** A shared answer as one caller sees it: not after its own deadline (epoch ms). */
 function byDeadline<T>(answer: Promise<T>, deadline: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -56,8 +53,14 @@ export class ProductCatalog {
   private readonly timeoutMs: number;
 
   private readonly cache: SubgraphCache | null;
-  /** Per set of ids: the question out, and the one that follows it. */
-  private readonly flights = new Map<string, Flight>();
+  /** One question for the misses of many calls: the first caller's request id and identity, the latest deadline. */
+  private readonly batches = new FreshBatches<string, CatalogProduct, CatalogCall>(async (ids, calls) => {
+    const deadlines = calls.map((call) => call.deadline ?? Number.POSITIVE_INFINITY);
+    const latest = Math.max(...deadlines);
+    const call = { ...calls[0], deadline: Number.isFinite(latest) ? latest : undefined };
+    const products = await withDeadline(call.deadline, () => this.ask(ids, call));
+    return new Map(products.flatMap((product) => (product ? [[product.id, product] as const] : [])));
+  });
 
   constructor(url: string, options: { timeoutMs?: number; retries?: number; breakerResetMs?: number; cache?: SubgraphCache } = {}) {
     this.timeoutMs = options.timeoutMs ?? 3000;
@@ -68,44 +71,18 @@ export class ProductCatalog {
   /** One entry per id, in id order: the product, or null when there is none (or it was deleted). */
   async products(ids: readonly string[], call: CatalogCall = {}): Promise<Array<CatalogProduct | null>> {
     if (!this.cache) return this.ask(ids, call);
-    return this.cache.rowsByIds('Product', ids, async (missing) => (await this.askShared(missing, call)).filter((product) => product !== null), CACHED_AS);
+    return this.cache.rowsByIds('Product', ids, (missing) => this.askShared(missing, call), CACHED_AS);
   }
 
   /**
-   * Concurrent misses for the same products share questions (a burst of orders for one product all
-   * miss at once, before the first answer is stored), but only questions not yet sent: every
-   * answer comes from a read that began after its caller asked, so none is older than a write
-   * answered before the order was placed. A miss while a question is out waits for the next one,
-   * sent as soon as the first is answered; everyone else missing meanwhile shares that one too.
-   * Each caller waits no longer than its own deadline.
+   * Concurrent misses share questions (a burst of orders for one product all miss at once, before
+   * the first answer is stored), but only questions not yet sent (fresh-batches.ts): no answer
+   * comes from a read older than its caller's call. Each caller waits no longer than its own deadline.
    */
-  private askShared(ids: readonly string[], call: CatalogCall): Promise<Array<CatalogProduct | null>> {
-    const key = ids.join(',');
-    let flight = this.flights.get(key);
-    if (!flight) this.flights.set(key, (flight = { running: null, queued: null }));
-    let answer: Promise<Array<CatalogProduct | null>>;
-    if (flight.queued) answer = flight.queued;
-    else if (!flight.running) answer = this.launch(key, flight, ids, call);
-    else {
-      const next = flight;
-      answer = next.queued = flight.running.then(
-        () => undefined,
-        () => undefined,
-      ).then(() => {
-        next.queued = null;
-        return this.launch(key, next, ids, call);
-      });
-    }
-    return call.deadline === undefined ? answer : byDeadline(answer, call.deadline);
-  }
-
-  private launch(key: string, flight: Flight, ids: readonly string[], call: CatalogCall): Promise<Array<CatalogProduct | null>> {
-    const running: Promise<Array<CatalogProduct | null>> = this.ask(ids, call).finally(() => {
-      if (flight.running === running) flight.running = null;
-      if (!flight.running && !flight.queued) this.flights.delete(key);
-    });
-    flight.running = running;
-    return running;
+  private async askShared(ids: readonly string[], call: CatalogCall): Promise<CatalogProduct[]> {
+    const answers = Promise.all(ids.map((id) => this.batches.load(id, call)));
+    const found = await (call.deadline === undefined ? answers : byDeadline(answers, call.deadline));
+    return found.filter((product) => product !== undefined);
   }
 
   /** The products subgraph's answer for these ids. */

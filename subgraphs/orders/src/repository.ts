@@ -141,6 +141,11 @@ export class OrdersRepository {
   }
 
   /** Raw SQL: placeOrder's outcome wait polls it. */
+  /** Orders by id in one statement (the saga's outcome polls, batched). */
+  async ordersByIdsRaw(orderIds: readonly string[]): Promise<OrderRow[]> {
+    return this.prisma.$queryRawUnsafe<OrderRow[]>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE id = ANY($1::uuid[])`, orderIds);
+  }
+
   async orderById(orderId: string): Promise<OrderRow | null> {
     const rows = await this.prisma.$queryRawUnsafe<OrderRow[]>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE id = $1::uuid`, orderId);
     return rows[0] ?? null;
