@@ -194,6 +194,7 @@ export async function createSubgraphService<C extends RequestContext>(options: S
   const typeDefs = parse(readFileSync(schemaPath(config.name), 'utf8'));
   const identities = new IdentityVerifier(identityKey);
   return createService<C>({
+    etag: false, // nobody asks a subgraph conditionally
     name: config.name,
     nodeEnv: config.nodeEnv,
     logger,
