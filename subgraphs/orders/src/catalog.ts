@@ -7,10 +7,11 @@
 // which products purges, with the product's own tag, after every write that changes a name, a
 // price or whether the product exists, and before that write is answered: on every replica at
 // once, as the gateway's responses built from the product go (subgraph-cache.ts: the store's clock
-// refuses a fill that raced a purge). A reservation changes only stock and leaves them be. Under a burst of orders for a few products
-// this is one Redis round trip instead of an HTTP call and a GraphQL request in products: that
-// call was about a third of the CPU an order cost (docs/orders.md). Products that do not exist are
-// never kept: each such order asks again, and is refused NOT_FOUND.
+// refuses a fill that raced a purge). A reservation changes only stock and leaves them be. Under
+// a burst of orders for a few products this is one Redis round trip instead of an HTTP call and a
+// GraphQL request in products: that call was about a third of the CPU an order cost
+// (docs/orders.md). Products that do not exist are never kept: each such order asks again, and is
+// refused NOT_FOUND.
 import { withDeadline } from '@commerce/platform/deadline';
 import { FreshBatches } from '@commerce/platform/fresh-batches';
 import { GraphQLClient, GraphQLUnavailableError, type UnavailableReason } from '@commerce/platform/graphql-client';
@@ -55,8 +56,8 @@ export class ProductCatalog {
   private readonly cache: SubgraphCache | null;
   /** One question for the misses of many calls: the first caller's request id and identity, the latest deadline. */
   private readonly batches = new FreshBatches<string, CatalogProduct, CatalogCall>(async (ids, calls) => {
-    const deadlines = calls.map((call) => call.deadline ?? Number.POSITIVE_INFINITY);
-    const latest = Math.max(...deadlines);
+    // (A loop, not Math.max(...): a batch may hold more callers than a call may take arguments.)
+    const latest = calls.reduce((most, call) => Math.max(most, call.deadline ?? Number.POSITIVE_INFINITY), Number.NEGATIVE_INFINITY);
     const call = { ...calls[0], deadline: Number.isFinite(latest) ? latest : undefined };
     const products = await withDeadline(call.deadline, () => this.ask(ids, call));
     return new Map(products.flatMap((product) => (product ? [[product.id, product] as const] : [])));

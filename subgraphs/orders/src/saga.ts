@@ -53,7 +53,8 @@ export function startOrderSaga(options: { repository: OrdersRepository; bus: Eve
   // Under a burst, hundreds of placeOrder calls wait at once: a statement each was a sixth of all
   // the SQL an order cost.
   const looks = new FreshBatches<string, OrderRow, number | undefined>(async (ids, deadlines) => {
-    const latest = deadlines.some((deadline) => deadline === undefined) ? undefined : Math.max(...(deadlines as number[]));
+    // (A loop, not Math.max(...): a batch may hold more callers than a call may take arguments.)
+    const latest = deadlines.reduce<number | undefined>((most, deadline) => (most === undefined || deadline === undefined ? undefined : Math.max(most, deadline)), Number.NEGATIVE_INFINITY);
     const rows = await withDeadline(latest, () => repository.ordersByIdsRaw(ids));
     return new Map(rows.map((row) => [row.id, row]));
   });
