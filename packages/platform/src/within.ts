@@ -5,9 +5,10 @@
 // One promise and one timer per call, settled by whichever comes first (not Promise.race and
 // finally, which add three more promises and their reactions): every cache hit waits on two of
 // these, so it shows in the hit lane's profile.
-export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+// `what` names what is waited for, or makes the error a late answer is refused with.
+export function within<T>(promise: Promise<T>, ms: number, what: string | (() => Error)): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+    const timer = setTimeout(() => reject(typeof what === 'string' ? new Error(`${what} did not answer within ${ms} ms`) : what()), ms);
     promise.then(
       (value) => {
         clearTimeout(timer);

@@ -15,6 +15,7 @@
 import { withDeadline } from '@commerce/platform/deadline';
 import { FreshBatches } from '@commerce/platform/fresh-batches';
 import { GraphQLClient, GraphQLUnavailableError, type UnavailableReason } from '@commerce/platform/graphql-client';
+import { within } from '@commerce/platform/within';
 import { amountToCents, catalogTag, type SubgraphCache } from '@commerce/subgraph-kit';
 
 /** Kept under the tag products purges (products/src/resolvers.ts) whenever any of it changes. */
@@ -37,15 +38,6 @@ export class CatalogUnavailableError extends Error {
 const QUERY = 'query ($representations: [_Any!]!) { _entities(representations: $representations) { ... on Product { id name price { amount currency } } } }';
 
 type CatalogCall = { requestId?: string; identityToken?: string | null; deadline?: number };
-
-/** A shared answer as one caller sees it: not after its own deadline (epoch ms). */
-function byDeadline<T>(answer: Promise<T>, deadline: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new CatalogUnavailableError('products lookup: the deadline passed', 'deadline')), Math.max(0, deadline - Date.now()));
-  });
-  return Promise.race([answer, late]).finally(() => clearTimeout(timer));
-}
 
 type Entities = { _entities?: Array<{ id: string; name: string; price: { amount: string; currency: string } } | null> };
 
@@ -82,7 +74,7 @@ export class ProductCatalog {
    */
   private async askShared(ids: readonly string[], call: CatalogCall): Promise<CatalogProduct[]> {
     const answers = Promise.all(ids.map((id) => this.batches.load(id, call)));
-    const found = await (call.deadline === undefined ? answers : byDeadline(answers, call.deadline));
+    const found = await (call.deadline === undefined ? answers : within(answers, Math.max(0, call.deadline - Date.now()), () => new CatalogUnavailableError('products lookup: the deadline passed', 'deadline')));
     return found.filter((product) => product !== undefined);
   }
 

@@ -146,11 +146,6 @@ export class OrdersRepository {
     return this.prisma.$queryRawUnsafe<OrderRow[]>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE id = ANY($1::uuid[])`, orderIds);
   }
 
-  async orderById(orderId: string): Promise<OrderRow | null> {
-    const rows = await this.prisma.$queryRawUnsafe<OrderRow[]>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE id = $1::uuid`, orderId);
-    return rows[0] ?? null;
-  }
-
   /** Keys older than the promise are forgotten (a retry after that places a new order). */
   async forgetIdempotencyKeys(olderThan: Date): Promise<number> {
     return (await this.prisma.idempotencyKey.deleteMany({ where: { createdAt: { lt: olderThan } } })).count;

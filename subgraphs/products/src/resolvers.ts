@@ -27,13 +27,13 @@ const STOCK_LISTS = listTag('Product', 'stock');
 
 const productTags = (rows: ReadonlyArray<{ id: string }>) => rows.map((row) => entityTag('Product', row.id));
 
-/**
- * What a change to a product makes stale: the product, the lists whose members or order it may
- * change, and (unless only its stock changed) what orders keeps of it (its catalog tag).
- */
+/** Everything built from a product: itself, what orders keeps of it (its catalog tag), every product list. */
+const everythingOf = (id: string) => [entityTag('Product', id), catalogTag('Product', id), PRODUCT_LISTS];
+
+/** What a change to a product makes stale: all of it, or for a change of stock alone the product and the stock-filtered lists. */
 function changedBy(id: string, changes: Record<string, unknown>): string[] {
   const onlyStock = Object.keys(changes).every((field) => field === 'stock');
-  return onlyStock ? [entityTag('Product', id), STOCK_LISTS] : [entityTag('Product', id), catalogTag('Product', id), PRODUCT_LISTS];
+  return onlyStock ? [entityTag('Product', id), STOCK_LISTS] : everythingOf(id);
 }
 
 export const resolvers: Resolvers = {
@@ -82,7 +82,7 @@ export const resolvers: Resolvers = {
     deleteProduct: async (_parent, { id }, { viewer, repository, cache }) => {
       requireAdmin(viewer);
       const product = isUuid(id) ? await repository.deleteProduct(id) : null;
-      if (product) await cache.purge([entityTag('Product', id), catalogTag('Product', id), PRODUCT_LISTS]);
+      if (product) await cache.purge(everythingOf(id));
       return product ? { product, userErrors: [] } : { product: null, userErrors: [NO_SUCH_PRODUCT] };
     },
   },
