@@ -5,6 +5,7 @@
 // consumer records each event id in the same transaction as its effect, so a redelivered event
 // changes nothing.
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import type { BusEvent, Delivery, EventBus, Subscription } from './event-bus.js';
 import type { Logger } from '@commerce/platform/logger';
@@ -119,6 +120,12 @@ export interface Relay {
  */
 export const SWEEP_AFTER_MS = 1000;
 
+/**
+ * How long a mark waits for others to share its statement: far below SWEEP_AFTER_MS, so the sweep
+ * never takes a row whose writer is about to mark it.
+ */
+export const MARK_GATHER_MS = 25;
+
 /** A bus that has not taken an event by then is treated as away: the sweep publishes it later. */
 export const PUBLISH_TIMEOUT_MS = 2000;
 
@@ -160,12 +167,15 @@ export function startRelay(options: { db: RawTransactions & RawSql; bus: EventBu
   const timer = setInterval(run, options.intervalMs);
   timer.unref();
   run();
-  // Marks are grouped: while one UPDATE is in flight, the ids published meanwhile wait for the
-  // next, so under load one statement marks many events (as a sweep pass would).
+  // Marks are grouped: the first waits MARK_GATHER_MS for others, and while one UPDATE is in
+  // flight the ids published meanwhile wait for the next, so under load one statement marks many
+  // events (as a sweep pass would). A statement as quick as this one is otherwise done before the
+  // next event is published: a burst cost a mark per event.
   let marks: Array<{ ids: string[]; done: (error?: unknown) => void }> = [];
   let marking = false;
   const flushMarks = async () => {
     marking = true;
+    await sleep(MARK_GATHER_MS);
     while (marks.length > 0) {
       const batch = marks;
       marks = [];

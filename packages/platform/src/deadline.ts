@@ -116,6 +116,24 @@ export function withDeadline<T>(deadline: number | undefined, work: () => T): T 
   return store.run(sooner, work);
 }
 
+/**
+ * Runs `work` for several callers at once (one read shared by many, fresh-batches.ts): under the
+ * latest of their deadlines, or none if one of them has none, in place of the deadline in force
+ * (which is only the first caller's). Each caller still bounds its own wait.
+ */
+export function withLatestDeadline<T>(deadlines: Iterable<number | undefined>, work: () => T): T {
+  // (A loop, not Math.max(...): a batch may hold more callers than a call may take arguments.)
+  let latest: number | undefined = Number.NEGATIVE_INFINITY;
+  for (const deadline of deadlines) {
+    if (deadline === undefined) {
+      latest = undefined;
+      break;
+    }
+    latest = Math.max(latest, deadline);
+  }
+  return store.run(latest === Number.NEGATIVE_INFINITY ? undefined : latest, work);
+}
+
 /** Runs `work` with no deadline: work the service does on its own (a relay, a consumer), not for a request. */
 export const withoutDeadline = <T>(work: () => T): T => store.run(undefined, work);
 

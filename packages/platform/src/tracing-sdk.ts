@@ -119,5 +119,22 @@ export function createTracing(config: TracingConfig, serviceName: string): Traci
   const clientFetch = (subgraph: string, fetcher: Fetcher): Fetcher => (input, init) =>
     clientCall(subgraph, input, { ...(init.headers as Record<string, string> | undefined) }, (headers) => fetcher(input, { ...init, headers }), init.method ?? 'GET');
 
-  return { serverSpan, apolloPlugin, clientFetch, clientCall, flush: () => provider.forceFlush() };
+  // Named and shaped like Prisma's db_query spans, so a trace reads the same whichever sent the SQL.
+  const sqlSpan = <T>(sql: string, send: () => Promise<T>): Promise<T> => {
+    const span = trace.getTracer('sql').startSpan('db_query', { kind: SpanKind.CLIENT, attributes: { 'db.system.name': 'postgresql', 'db.query.text': sql } });
+    return context.with(trace.setSpan(context.active(), span), send).then(
+      (result) => {
+        span.end();
+        return result;
+      },
+      (error: unknown) => {
+        span.recordException(error as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.name });
+        span.end();
+        throw error;
+      },
+    );
+  };
+
+  return { serverSpan, apolloPlugin, clientFetch, clientCall, sqlSpan, flush: () => provider.forceFlush() };
 }

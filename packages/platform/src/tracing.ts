@@ -45,6 +45,8 @@ export interface Tracing {
    * `send` gets `headers` with the span's `traceparent` added, and answers with the status.
    */
   clientCall<T extends { status: number }>(subgraph: string, url: string, headers: Record<string, string>, send: (headers: Record<string, string>) => Promise<T>): Promise<T>;
+  /** A span around one SQL statement sent without Prisma (its own db_query spans cover the rest). */
+  sqlSpan<T>(sql: string, send: () => Promise<T>): Promise<T>;
   /** Exports what is buffered (before exit). */
   flush(): Promise<void>;
 }

@@ -13,6 +13,7 @@ import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { SqlRunner } from '@commerce/db/sql-runner';
 import { Admission } from '@commerce/platform/admission';
 import { currentDeadline, DeadlineExceededError, isDeadlineExceeded } from '@commerce/platform/deadline';
+import { DirectSql } from './direct-sql.js';
 import { readScope, type ReplicaLink } from './replicas.js';
 import { parseLsn } from './wal-positions.js';
 
@@ -28,6 +29,8 @@ export interface Database {
   readonly target: DatabaseTarget;
   /** The driver adapter to hand to `new PrismaClient({ adapter })`. */
   readonly adapter: SqlDriverAdapterFactory;
+  /** Raw SQL through that same adapter without Prisma's client in between, for the hot paths (direct-sql.ts). */
+  readonly sql: DirectSql;
   /** A single-connection raw runner (transactions work across calls); for migrations and seeds. */
   runner(): Promise<SqlRunner & { release(): Promise<void> }>;
   /** True when the database (the primary) answers a trivial query. */
@@ -169,7 +172,7 @@ function turnsFactory(factory: SqlDriverAdapterFactory): SqlDriverAdapterFactory
 
 const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 
-function openPglite(dataDir: string, onStatement: () => void): Database {
+function openPglite(dataDir: string, onStatement: () => void): Omit<Database, 'sql'> {
   mkdirSync(dataDir, { recursive: true });
   const client = new PGlite(dataDir);
   const runner: SqlRunner = {
@@ -261,7 +264,7 @@ export function routingFactory(primary: SqlDriverAdapterFactory, replicas: reado
 /** A replica that does not answer within this long is taken for down (its reads go to the primary). */
 const REPLICA_CONNECT_TIMEOUT_MS = 1000;
 
-function openPostgres(target: Extract<DatabaseTarget, { kind: 'postgres' }>, onStatement: (target: StatementTarget) => void, poolSize: number): Database {
+function openPostgres(target: Extract<DatabaseTarget, { kind: 'postgres' }>, onStatement: (target: StatementTarget) => void, poolSize: number): Omit<Database, 'sql'> {
   const { url, schema } = target;
   const configOf = (connectionString: string) => ({ connectionString, options: `-c search_path=${quoteIdent(schema)}` });
   const config = configOf(url);
@@ -328,7 +331,9 @@ export const DEFAULT_POOL_SIZE = 10;
 
 export function openDatabase(target: DatabaseTarget, options: { onStatement?: (target: StatementTarget) => void; poolSize?: number } = {}): Database {
   const onStatement = options.onStatement ?? (() => {});
-  return target.kind === 'pglite'
+  const opened = target.kind === 'pglite'
     ? openPglite(target.dataDir, () => onStatement('primary'))
     : openPostgres(target, onStatement, options.poolSize ?? DEFAULT_POOL_SIZE);
+  const sql = new DirectSql(opened.adapter);
+  return { ...opened, sql, close: async () => (await sql.dispose(), await opened.close()) };
 }

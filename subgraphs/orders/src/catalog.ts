@@ -12,7 +12,7 @@
 // GraphQL request in products: that call was about a third of the CPU an order cost
 // (docs/orders.md). Products that do not exist are never kept: each such order asks again, and is
 // refused NOT_FOUND.
-import { withDeadline } from '@commerce/platform/deadline';
+import { currentDeadline, withLatestDeadline } from '@commerce/platform/deadline';
 import { FreshBatches } from '@commerce/platform/fresh-batches';
 import { GraphQLClient, GraphQLUnavailableError, type UnavailableReason } from '@commerce/platform/graphql-client';
 import { within } from '@commerce/platform/within';
@@ -48,10 +48,7 @@ export class ProductCatalog {
   private readonly cache: SubgraphCache | null;
   /** One question for the misses of many calls: the first caller's request id and identity, the latest deadline. */
   private readonly batches = new FreshBatches<string, CatalogProduct, CatalogCall>(async (ids, calls) => {
-    // (A loop, not Math.max(...): a batch may hold more callers than a call may take arguments.)
-    const latest = calls.reduce((most, call) => Math.max(most, call.deadline ?? Number.POSITIVE_INFINITY), Number.NEGATIVE_INFINITY);
-    const call = { ...calls[0], deadline: Number.isFinite(latest) ? latest : undefined };
-    const products = await withDeadline(call.deadline, () => this.ask(ids, call));
+    const products = await withLatestDeadline(calls.map((call) => call.deadline), () => this.ask(ids, { ...calls[0], deadline: currentDeadline() }));
     return new Map(products.flatMap((product) => (product ? [[product.id, product] as const] : [])));
   });
 

@@ -3,7 +3,7 @@
 // the wait placeOrder does for that answer. Every state change purges the order's cache tags
 // after its transaction commits.
 import { EventEmitter } from 'node:events';
-import { currentDeadline, isDeadlineExceeded, withDeadline } from '@commerce/platform/deadline';
+import { currentDeadline, isDeadlineExceeded, withLatestDeadline } from '@commerce/platform/deadline';
 import { FreshBatches } from '@commerce/platform/fresh-batches';
 import { consume, entityTag, EVENT, type EventBus, type Logger, type OutboxEvent, payloadOf, type SagaConfig, STOCK_EVENTS, startRelay, type SubgraphCache } from '@commerce/subgraph-kit';
 import { userOrdersTag } from './loaders.js';
@@ -53,9 +53,7 @@ export function startOrderSaga(options: { repository: OrdersRepository; bus: Eve
   // Under a burst, hundreds of placeOrder calls wait at once: a statement each was a sixth of all
   // the SQL an order cost.
   const looks = new FreshBatches<string, OrderRow, number | undefined>(async (ids, deadlines) => {
-    // (A loop, not Math.max(...): a batch may hold more callers than a call may take arguments.)
-    const latest = deadlines.reduce<number | undefined>((most, deadline) => (most === undefined || deadline === undefined ? undefined : Math.max(most, deadline)), Number.NEGATIVE_INFINITY);
-    const rows = await withDeadline(latest, () => repository.ordersByIdsRaw(ids));
+    const rows = await withLatestDeadline(deadlines, () => repository.ordersByIdsRaw(ids));
     return new Map(rows.map((row) => [row.id, row]));
   });
   const look = async (orderId: string): Promise<OrderRow | null> => (await looks.load(orderId, currentDeadline())) ?? null;

@@ -13,7 +13,7 @@ export async function createOrdersServer(config: SubgraphConfig, dependencies: S
   const runtime = await prepareSubgraph(config, dependencies);
   requireSharedBus(runtime);
   const prisma = new PrismaClient({ adapter: runtime.database.adapter });
-  const repository = new OrdersRepository(prisma);
+  const repository = new OrdersRepository(prisma, runtime.database.sql);
   const saga = startOrderSaga({ repository, bus: runtime.bus, cache: runtime.cache, saga: config.saga, logger: runtime.logger });
   const catalog = new ProductCatalog(config.saga.productsUrl, { cache: runtime.cache });
   const placing = new Admission(config.saga.placeOrderConcurrency, 'waiting to place the order');

@@ -41,7 +41,11 @@ function whereOf(filter: ProductFilterInput): Prisma.ProductWhereInput {
 }
 
 export class ProductsRepository {
-  constructor(private readonly prisma: PrismaClient) {}
+  /** `sql` sends reserve's statement (the database's DirectSql, without Prisma's client runtime); Prisma by default (unit tests). */
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly sql: RawSql = prisma as unknown as RawSql,
+  ) {}
 
   /** Live (not deleted) products with these ids. */
   productsByIds(ids: readonly string[]): Promise<ProductRow[]> {
@@ -94,7 +98,7 @@ export class ProductsRepository {
   async reserve(eventId: string, event: OrderPlaced): Promise<StockOutcome> {
     const answerId = randomUUID();
     const sorted = [...event.lines].sort((a, b) => a.productId.localeCompare(b.productId));
-    const rows = await this.prisma.$queryRawUnsafe<Array<{ verdict: string; type: string | null; payload: Record<string, unknown> | string | null }>>(
+    const rows = await this.sql.$queryRawUnsafe<Array<{ verdict: string; type: string | null; payload: Record<string, unknown> | string | null }>>(
       `WITH mark AS (
          INSERT INTO processed_events (event_id) VALUES ($1::text) ON CONFLICT DO NOTHING RETURNING event_id
        ), earlier AS (

@@ -10,7 +10,7 @@ export async function createProductsServer(config: SubgraphConfig, dependencies:
   const runtime = await prepareSubgraph(config, dependencies);
   requireSharedBus(runtime);
   const prisma = new PrismaClient({ adapter: runtime.database.adapter });
-  const repository = new ProductsRepository(prisma);
+  const repository = new ProductsRepository(prisma, runtime.database.sql);
   const saga = startStockSaga({ repository, bus: runtime.bus, cache: runtime.cache, saga: config.saga, logger: runtime.logger });
   return createSubgraphService({
     runtime,
