@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DEADLINE_AT_HEADER, DEADLINE_HEADER, deadlineFrom, deadlineHeaders, deadlineMargin, loopDelay } from './deadline.js';
+import { currentDeadline, DEADLINE_AT_HEADER, DEADLINE_HEADER, deadlineFrom, deadlineHeaders, deadlineMargin, loopDelay, withDeadline, withLatestDeadline } from './deadline.js';
 
 const BOOT = '/proc/sys/kernel/random/boot_id';
 
@@ -42,5 +42,20 @@ describe('deadlines across a call', () => {
     expect(deadlineMargin(3000, loopDelay())).toBeGreaterThanOrEqual(300 + 200);
     // At most another tenth of what was granted: a short deadline keeps most of itself.
     expect(deadlineMargin(300, loopDelay())).toBe(50 + 30);
+  });
+});
+
+describe('a read shared by several callers', () => {
+  it('runs under the latest of their deadlines, not the first caller\'s in force, and under none if one has none', () => {
+    const now = Date.now();
+    withDeadline(now + 100, () => {
+      expect(withLatestDeadline([now + 100, now + 5000, now + 300], currentDeadline)).toBe(now + 5000);
+      expect(withLatestDeadline([now + 100, undefined], currentDeadline)).toBeUndefined();
+      expect(withLatestDeadline([], currentDeadline)).toBeUndefined();
+      // Outside, the first caller's deadline is still in force.
+      expect(currentDeadline()).toBe(now + 100);
+    });
+    // More callers than a call may take arguments.
+    expect(withLatestDeadline(Array.from({ length: 200_000 }, (_, i) => now + i), currentDeadline)).toBe(now + 199_999);
   });
 });
