@@ -22,4 +22,17 @@ describe('user tokens at the gateway', () => {
     vi.setSystemTime(Date.now() + 120_000);
     await expect(authenticator.authenticate(headers)).rejects.toThrow('token expired');
   });
+
+  it('concurrent requests with one token share its verification; a refusal is shared, not remembered', async () => {
+    const authenticator = new Authenticator(config, { key: new TextEncoder().encode(SECRET), algorithms: ['HS256'] }, null);
+    const token = await signUserToken(SECRET, { userId: USER, role: 'USER', ttlSeconds: 120 });
+    const identities = await Promise.all(Array.from({ length: 50 }, () => authenticator.authenticate({ authorization: `Bearer ${token}` })));
+    // One verification made one (frozen) identity; fifty would have made fifty objects.
+    expect(new Set(identities).size).toBe(1);
+    expect(identities[0]).toEqual({ kind: 'user', userId: USER, role: 'USER' });
+    const other = await signUserToken('another-secret-of-thirty-two-characters!', { userId: USER, role: 'USER' });
+    const refusals = await Promise.allSettled(Array.from({ length: 5 }, () => authenticator.authenticate({ authorization: `Bearer ${other}` })));
+    expect(refusals.map((refusal) => refusal.status)).toEqual(Array(5).fill('rejected'));
+    await expect(authenticator.authenticate({ authorization: `Bearer ${other}` })).rejects.toThrow('token not valid');
+  });
 });

@@ -35,6 +35,8 @@ export function userTokenKey(config: AuthConfig, developmentSecret: () => string
 
 export class Authenticator {
   private readonly verified = new LRUCache<string, { identity: Identity; expiresAt: number }>({ max: 10_000 });
+  /** Verifications under way: a burst of one caller's requests, all arriving before the first is verified, share one. */
+  private readonly verifying = new Map<string, Promise<Identity>>();
 
   constructor(
     private readonly config: AuthConfig,
@@ -58,6 +60,14 @@ export class Authenticator {
     const known = this.verified.get(token);
     // Expired exactly when jose would say so (its exp check is in whole seconds).
     if (known && Date.now() < known.expiresAt) return known.identity;
+    const underWay = this.verifying.get(token);
+    if (underWay) return underWay;
+    const verifying = this.verify(token).finally(() => this.verifying.delete(token));
+    this.verifying.set(token, verifying);
+    return verifying;
+  }
+
+  private async verify(token: string): Promise<Identity> {
     let payload: Record<string, unknown>;
     try {
       const key = this.tokenKey.key;

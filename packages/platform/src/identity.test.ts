@@ -30,6 +30,19 @@ describe('forwarded identities', () => {
     await expect(verifier.verify(token)).rejects.toThrow('identity expired');
   });
 
+  it('concurrent requests with one token share its verification; a refusal is shared, not remembered', async () => {
+    const verifier = new IdentityVerifier(publicKey);
+    const token = await signIdentity(privateKey, { kind: 'user', userId: 'u1', role: 'USER' });
+    const identities = await Promise.all(Array.from({ length: 50 }, () => verifier.verify(token)));
+    expect(new Set(identities).size).toBe(1);
+    expect(identities[0]).toEqual({ kind: 'user', userId: 'u1', role: 'USER' });
+    const [head, , signature] = token.split('.') as [string, string, string];
+    const forged = [head, Buffer.from(JSON.stringify({ ...decodeJwt(token), userId: 'u2' })).toString('base64url'), signature].join('.');
+    const refusals = await Promise.allSettled(Array.from({ length: 5 }, () => verifier.verify(forged)));
+    expect(refusals.map((refusal) => refusal.status)).toEqual(Array(5).fill('rejected'));
+    await expect(verifier.verify(forged)).rejects.toThrow('identity not verifiable');
+  });
+
   it('one key per set of claims', () => {
     expect(identityClaimsKey({ kind: 'anonymous', clientIp: '1.2.3.4' })).not.toBe(identityClaimsKey({ kind: 'anonymous', clientIp: '1.2.3.5' }));
     expect(identityClaimsKey({ kind: 'user', userId: 'u', role: 'USER' })).not.toBe(identityClaimsKey({ kind: 'user', userId: 'u', role: 'ADMIN' }));

@@ -104,6 +104,8 @@ export async function verifiedIdentity(key: KeyObject, token: string): Promise<{
  */
 export class IdentityVerifier {
   private readonly known = new Map<string, { identity: Identity; expiresAt: number }>();
+  /** Verifications under way: the requests of a burst, all arriving before the first is verified, share one. */
+  private readonly verifying = new Map<string, Promise<Identity>>();
 
   constructor(
     private readonly key: KeyObject,
@@ -117,6 +119,14 @@ export class IdentityVerifier {
       this.known.delete(token);
       throw new IdentityError('identity expired');
     }
+    const underWay = this.verifying.get(token);
+    if (underWay) return underWay;
+    const verifying = this.remember(token).finally(() => this.verifying.delete(token));
+    this.verifying.set(token, verifying);
+    return verifying;
+  }
+
+  private async remember(token: string): Promise<Identity> {
     const verified = await verifiedIdentity(this.key, token);
     Object.freeze(verified.identity);
     if (this.known.size >= this.max) this.known.delete(this.known.keys().next().value as string);
